@@ -1,0 +1,99 @@
+# cdctail - plain make, no generated build system.
+#
+#   make                 build ./cdctail
+#   make test            install what is missing, then run every test (scripts/test.sh)
+#   make asan            build build/asan/cdctail with ASan + UBSan
+#   make unit            build and run the cmocka unit tests under ASan + UBSan
+#   make fuzz            build the libFuzzer targets (clang) and run each FUZZ_SECONDS
+#   make bench           print throughput figures against the peers
+#   make install PREFIX=/usr/local DESTDIR=
+
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+CLANG     ?= clang
+FUZZ_SECONDS ?= 60
+
+PKGS      := rdkafka liblz4 zlib libcjson libzstd
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CSTD      := -std=c11 -D_GNU_SOURCE
+INC       := -Iinclude
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -llz4 -lz -lcjson -lzstd)
+LIBS      := $(PKG_LIBS) -lsnappy -lm -lpthread
+
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS := $(CSTD) $(WARN) $(INC) $(PKG_CFLAGS) $(CFLAGS)
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+SRCS      := $(sort $(wildcard src/*.c))
+LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+HDRS      := $(wildcard include/*.h)
+
+REL_OBJS  := $(patsubst src/%.c,build/rel/%.o,$(SRCS))
+ASAN_OBJS := $(patsubst src/%.c,build/asan/%.o,$(SRCS))
+ASAN_LIB_OBJS := $(patsubst src/%.c,build/asan/%.o,$(LIB_SRCS))
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/%,$(UNIT_SRCS))
+
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+
+.PHONY: all asan unit test fuzz fuzz-build bench install clean
+
+all: cdctail
+
+cdctail: $(REL_OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+build/rel/%.o: src/%.c $(HDRS) | build/rel
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/asan/%.o: src/%.c $(HDRS) | build/asan
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -c -o $@ $<
+
+build/rel build/asan build/fuzz:
+	mkdir -p $@
+
+REPLAY_BINS := $(patsubst tests/fuzz/fuzz_%.c,build/asan/replay_%,$(FUZZ_SRCS))
+
+asan: build/asan/cdctail $(UNIT_BINS) $(REPLAY_BINS)
+
+# The fuzz targets built with gcc + ASan/UBSan and a plain main, to replay
+# the saved corpus in make test.
+build/asan/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ASAN_LIB_OBJS)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -o $@ $< tests/fuzz/replay.c $(ASAN_LIB_OBJS) $(LIBS)
+
+build/asan/cdctail: $(ASAN_OBJS)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(LIBS)
+
+build/asan/test_%: tests/unit/test_%.c $(ASAN_LIB_OBJS) tests/unit/testutil.h
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -Itests/unit -o $@ $< $(ASAN_LIB_OBJS) $(LIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do echo "== $$t"; ./$$t || exit 1; done
+
+test:
+	scripts/test.sh
+
+# libFuzzer targets: each links the parser sources it exercises.
+FUZZ_CFLAGS := $(CSTD) $(INC) $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(HDRS) | build/fuzz
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+bench: cdctail
+	scripts/bench.sh
+
+install: cdctail
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 cdctail $(DESTDIR)$(PREFIX)/bin/cdctail
+
+clean:
+	rm -rf build cdctail
