@@ -1,0 +1,54 @@
+/* buf.h - a growable byte buffer for the hot path (JSON and CQL text are
+ * written straight into it; no per-event trees).
+ *
+ * An allocation failure sets `oom` and turns further writes into no-ops, so
+ * a writer checks once at the end instead of after every append. */
+#ifndef CDCTAIL_BUF_H
+#define CDCTAIL_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cdc_buf {
+	char *p;
+	size_t len, cap;
+	int oom;
+} cdc_buf;
+
+#define CDC_BUF_INIT { NULL, 0, 0, 0 }
+
+/* Frees the memory; the buffer is empty and reusable afterwards. */
+void cdc_buf_free(cdc_buf *b);
+
+/* Makes room for n more bytes; 0, or -1 (and oom set). */
+int cdc_buf_reserve(cdc_buf *b, size_t n);
+
+void cdc_buf_put(cdc_buf *b, const void *p, size_t n);
+void cdc_buf_puts(cdc_buf *b, const char *s);
+void cdc_buf_printf(cdc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends n bytes of UTF-8 as a quoted JSON string: ", \ and control
+ * characters escaped; invalid UTF-8 bytes become U+FFFD. */
+void cdc_buf_json_str(cdc_buf *b, const char *s, size_t n);
+
+/* Appends bytes as lowercase hex, without prefix. */
+void cdc_buf_hex(cdc_buf *b, const uint8_t *p, size_t n);
+
+/* Appends the NUL-terminated contents as a C string view; returns b->p or
+ * "" when empty/oom. The NUL is not counted in len. */
+const char *cdc_buf_cstr(cdc_buf *b);
+
+static inline void cdc_buf_putc(cdc_buf *b, char c)
+{
+	if (b->len < b->cap)
+		b->p[b->len++] = c;
+	else
+		cdc_buf_put(b, &c, 1);
+}
+
+static inline void cdc_buf_reset(cdc_buf *b)
+{
+	b->len = 0;
+}
+
+#endif
