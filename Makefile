@@ -40,7 +40,15 @@ UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all asan unit test fuzz fuzz-build bench install clean
+.PHONY: all asan unit test fuzz fuzz-build bench install clean demo
+
+DEMO_SEGMENT ?= $(firstword $(wildcard fixtures/5.0/seed/cdc_raw/CommitLog-*.log))
+
+# The README's first command: build deps if missing, build, run on a fixture.
+demo:
+	scripts/deps.sh --build
+	$(MAKE) cdctail
+	./cdctail dump $(DEMO_SEGMENT)
 
 all: cdctail
 
