@@ -59,7 +59,7 @@ for t in build/asan/test_*; do
 	# one TAP line per cmocka test case
 	sed -n -e 's/^\[       OK \] \(.*\)$/ok - '"$name"': \1/p' \
 	       -e 's/^\[  FAILED  \] \(.*\)$/not ok - '"$name"': \1/p' "$out" |
-		grep -v 'test(s), listed below' > "$out.tap"
+		grep -v 'test(s), listed below' | awk '!seen[$0]++' > "$out.tap"
 	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out.tap"; then
 		echo "not ok - $name exited $rc (crash or sanitizer report, see $out)" >>"$out.tap"
 	fi

@@ -41,9 +41,10 @@ elif secs:
     d[int(secs[0]['file']) + 20] ^= 1
 os.makedirs(f'{out}/flip{i}', exist_ok=True)
 open(f'{out}/flip{i}/{base}', 'wb').write(d)
-# 2: a torn tail: cut halfway into the last section
-if secs:
-    s = secs[-1]
+# 2: a torn tail: cut halfway into the last section that holds entries
+full = [x for x in secs if int(x['next']) - int(x['file']) > 12]
+if full:
+    s = full[-1]
     cut = (int(s['file']) + int(s['next'])) // 2
     os.makedirs(f'{out}/torn{i}', exist_ok=True)
     open(f'{out}/torn{i}/{base}', 'wb').write(data[:cut])

@@ -14,7 +14,7 @@
 typedef struct scan {
 	size_t n;
 	uint64_t off[40000], end[40000];
-	uint64_t section_file[4096];
+	uint64_t section_file[4096], section_end[4096];
 	size_t nsec;
 	int errors, fatal;
 	uint32_t header_len;
@@ -44,6 +44,7 @@ static int scan_buf(scan *r, const uint8_t *p, size_t len, const char *name, uin
 			r->off[r->n] = it.entry.offset;
 			r->end[r->n++] = it.entry.end;
 		} else if (it.kind == CDC_ITEM_SECTION && r->nsec < 4096) {
+			r->section_end[r->nsec] = it.section.file_end;
 			r->section_file[r->nsec++] = it.section.file_offset;
 		} else if (it.kind == CDC_ITEM_ERROR) {
 			r->errors++;
@@ -405,9 +406,9 @@ static void test_fixture_truncation(void **state)
 			assert_int_equal(S1.reason, CDC_END_EOF);
 			assert_true(is_prefix(&S1, &S0));
 			before = S1.n;
-			if (k + 1 < S0.nsec || S0.n > before) {
-				/* mid-section: halfway to the next marker */
-				size_t next = k + 1 < S0.nsec ? (size_t)S0.section_file[k + 1] : n;
+			{
+				/* mid-section: halfway to the section's end */
+				size_t next = (size_t)S0.section_end[k];
 				size_t mid = cut + (next - cut) / 2;
 
 				if (mid <= cut + 8)
