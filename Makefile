@@ -40,6 +40,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 
+.DEFAULT_GOAL := all
 .PHONY: all asan unit test fuzz fuzz-build bench install clean demo
 
 DEMO_SEGMENT ?= $(firstword $(wildcard fixtures/5.0/seed/cdc_raw/CommitLog-*.log))

@@ -5,7 +5,10 @@
 
 #include <stdio.h>
 
+struct cdc_schema;
+
 typedef struct cdc_dump_opts {
+	const struct cdc_schema *schema; /* when set: decode each entry fully */
 	int use_index;   /* stop at the offset in the segment's _cdc.idx, if any */
 	int entries;     /* list entries (default) */
 	int hex_bodies;  /* print each entry body in hex */

@@ -31,7 +31,7 @@ struct cdc_type {
 	cdc_type_kind kind;
 	int frozen;            /* frozen<...> (tuples are always frozen) */
 	int nsub;              /* list/set/vector 1, map 2, tuple/udt n */
-	cdc_type **sub;
+	const cdc_type **sub;
 	char **field_names;    /* udt: nsub names */
 	char *udt_keyspace;    /* udt */
 	char *name;            /* udt name, or custom class */

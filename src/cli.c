@@ -1,6 +1,8 @@
 /* cli.c - command line parsing and dispatch. */
 #include "cli.h"
 #include "dump.h"
+#include "err.h"
+#include "schema.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -17,6 +19,10 @@ static void usage(FILE *f)
 	      "        --index       stop each segment at the offset in its _cdc.idx\n"
 	      "        --hex         also print each entry body in hex\n"
 	      "        --no-entries  list sections only\n"
+	      "  decode --schema FILE [--index] SEGMENT...\n"
+	      "        Like dump, and decode each entry's partition updates with the\n"
+	      "        table schema (from `cdctail schema export` or a fixture's\n"
+	      "        schema.json): rows, cells, timestamps, TTLs, tombstones.\n"
 	      "  version              print the version\n"
 	      "  help                 this text\n"
 	      "\n"
@@ -29,23 +35,29 @@ static void usage(FILE *f)
 	      f);
 }
 
-/* `cdctail dump`: lists every file; exit 1 if any had a fault. */
-static int cmd_dump(int argc, char **argv)
+/* `cdctail dump` / `cdctail decode`: lists every file; exit 1 if any had a
+ * fault. */
+static int cmd_dump(int argc, char **argv, int decode)
 {
 	static const struct option longopts[] = {
 		{ "index", no_argument, NULL, 'i' },
 		{ "hex", no_argument, NULL, 'x' },
 		{ "no-entries", no_argument, NULL, 'n' },
+		{ "schema", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	cdc_dump_opts opts = { .entries = 1 };
 	cdc_dump_stats stats = { 0 };
+	cdc_schema *schema = NULL;
+	const char *schema_path = NULL;
+	char errstr[CDC_ERRSTR_SIZE];
 	int c, i, bad = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "ixnh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ixnhs:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 's': schema_path = optarg; break;
 		case 'i': opts.use_index = 1; break;
 		case 'x': opts.hex_bodies = 1; break;
 		case 'n': opts.entries = 0; break;
@@ -58,11 +70,25 @@ static int cmd_dump(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (decode && !schema_path) {
+		fputs("cdctail decode: --schema FILE is required\n", stderr);
+		return 2;
+	}
+	if (schema_path) {
+		schema = cdc_schema_new();
+		if (!schema || cdc_schema_load_file(schema, schema_path, errstr, sizeof(errstr)) != 0) {
+			fprintf(stderr, "cdctail: %s\n", schema ? errstr : "out of memory");
+			cdc_schema_destroy(schema);
+			return 1;
+		}
+		opts.schema = schema;
+	}
 	for (i = optind; i < argc; i++)
 		if (cdc_dump_file(stdout, stderr, argv[i], &opts, &stats) != 0)
 			bad = 1;
-	fprintf(stderr, "cdctail dump: %lu segments, %lu sections, %lu entries, %lu faults\n",
-		stats.segments, stats.sections, stats.entries, stats.errors);
+	cdc_schema_destroy(schema);
+	fprintf(stderr, "cdctail %s: %lu segments, %lu sections, %lu entries, %lu faults\n",
+		decode ? "decode" : "dump", stats.segments, stats.sections, stats.entries, stats.errors);
 	return bad ? 1 : 0;
 }
 
@@ -76,7 +102,9 @@ int cdc_cli_main(int argc, char **argv)
 	}
 	cmd = argv[1];
 	if (strcmp(cmd, "dump") == 0)
-		return cmd_dump(argc - 1, argv + 1);
+		return cmd_dump(argc - 1, argv + 1, 0);
+	if (strcmp(cmd, "decode") == 0)
+		return cmd_dump(argc - 1, argv + 1, 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("cdctail %s\n", CDCTAIL_VERSION);
 		return 0;

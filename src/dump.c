@@ -3,6 +3,9 @@
 #include "err.h"
 #include "mutation.h"
 #include "segment.h"
+#include "schema.h"
+
+#include <stdlib.h>
 
 #include <inttypes.h>
 #include <string.h>
@@ -37,8 +40,111 @@ static int dump_index(FILE *out, FILE *err, const char *path)
 	return 0;
 }
 
+static void put_del(FILE *out, const char *what, const cdc_deletion *d)
+{
+	fprintf(out, " %s ts=%" PRId64 " ldt=%" PRId64, what, d->ts, d->ldt);
+}
+
+static void put_values(FILE *out, const cdc_value *v, uint32_t n)
+{
+	uint32_t i;
+
+	fputc('(', out);
+	for (i = 0; i < n; i++) {
+		if (i)
+			fputc(',', out);
+		if (v[i].null)
+			fputs("null", out);
+		else
+			put_hex(out, v[i].p, v[i].len);
+	}
+	fputc(')', out);
+}
+
+static const char *rt_kind_name(int k)
+{
+	static const char *names[] = { "EXCL_END_BOUND", "INCL_START_BOUND", "EXCL_END_INCL_START_BOUNDARY",
+				       "STATIC_CLUSTERING", "CLUSTERING", "INCL_END_EXCL_START_BOUNDARY",
+				       "INCL_END_BOUND", "EXCL_START_BOUND" };
+
+	return k >= 0 && k < 8 ? names[k] : "?";
+}
+
+/* The canonical text of a decoded entry: one line per item, values in hex. */
+static void dump_decoded(FILE *out, const cdc_mutation *m)
+{
+	uint32_t u, i, j;
+
+	for (u = 0; u < m->nupdates; u++) {
+		const cdc_update *up = &m->updates[u];
+
+		fprintf(out, "      update %s.%s cdc=%d key=", up->table->keyspace, up->table->name, up->table->cdc);
+		for (i = 0; i < up->nkc; i++) {
+			if (i)
+				fputc(':', out);
+			put_hex(out, m->values[up->kc_first + i].p, m->values[up->kc_first + i].len);
+		}
+		fputc('\n', out);
+		if (up->pdel.ts != CDC_TS_NONE) {
+			fputs("        partition", out);
+			put_del(out, "deletion", &up->pdel);
+			fputc('\n', out);
+		}
+		for (i = 0; i < up->nrows; i++) {
+			const cdc_row *r = &m->rows[up->row_first + i];
+
+			fputs("        row ", out);
+			if (r->is_static)
+				fputs("static", out);
+			else
+				put_values(out, m->values + r->ck_first, r->nck);
+			if (r->lts != CDC_TS_NONE) {
+				fprintf(out, " liveness ts=%" PRId64, r->lts);
+				if (r->lttl)
+					fprintf(out, " ttl=%" PRId32 " expires=%" PRId64, r->lttl, r->lldt);
+			}
+			if (r->del.ts != CDC_TS_NONE)
+				put_del(out, r->shadowable ? "shadowable_deletion" : "deletion", &r->del);
+			fputc('\n', out);
+			for (j = 0; j < r->ncdel; j++) {
+				const cdc_complex_deletion *cd = &m->cdels[r->cdel_first + j];
+
+				fprintf(out, "          complex_deletion %s ts=%" PRId64 " ldt=%" PRId64, cd->col->name,
+					cd->del.ts, cd->del.ldt);
+				fputc('\n', out);
+			}
+			for (j = 0; j < r->ncells; j++) {
+				const cdc_cell *c = &m->cells[r->cell_first + j];
+
+				fprintf(out, "          cell %s ts=%" PRId64, c->col->name, c->ts);
+				if (c->expiring)
+					fprintf(out, " ttl=%" PRId32 " expires=%" PRId64, c->ttl, c->ldt);
+				if (c->deleted)
+					fprintf(out, " deleted ldt=%" PRId64, c->ldt);
+				if (c->has_path) {
+					fputs(" path=", out);
+					put_hex(out, c->path.p, c->path.len);
+				}
+				fputs(" value=", out);
+				put_hex(out, c->value.p, c->value.len);
+				fputc('\n', out);
+			}
+		}
+		for (i = 0; i < up->nrt; i++) {
+			const cdc_rt_marker *rt = &m->rts[up->rt_first + i];
+
+			fprintf(out, "        marker %s ", rt_kind_name(rt->kind));
+			put_values(out, m->values + rt->v_first, rt->nv);
+			put_del(out, "deletion", &rt->del);
+			if (rt->del2.ts != CDC_TS_NONE)
+				put_del(out, "start_deletion", &rt->del2);
+			fputc('\n', out);
+		}
+	}
+}
+
 static void dump_entry(FILE *out, const cdc_segment *seg, const cdc_entry_info *e,
-		       const cdc_dump_opts *opts)
+		       const cdc_dump_opts *opts, cdc_decoder *dec, unsigned long *errors)
 {
 	char errstr[CDC_ERRSTR_SIZE], uuid[37];
 	cdc_mutation_head h;
@@ -59,6 +165,24 @@ static void dump_entry(FILE *out, const cdc_segment *seg, const cdc_entry_info *
 		put_hex(out, e->body, e->size);
 		fputc('\n', out);
 	}
+	if (dec) {
+		cdc_mutation m;
+		int rc = cdc_decode(dec, e->body, e->size, cdc_segment_descriptor(seg)->messaging_version,
+				    &m, errstr, sizeof(errstr));
+
+		if (rc == 0) {
+			dump_decoded(out, &m);
+		} else if (rc == CDC_DECODE_UNKNOWN_TABLE) {
+			cdc_uuid_format(m.missing_table, uuid);
+			fprintf(out, "      unknown-table %s\n", uuid);
+		} else {
+			fprintf(out, "      decode-error \"%s: entry at offset %" PRIu64 ": %s\"\n",
+				cdc_segment_path(seg), e->offset, errstr);
+			fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": %s\n", cdc_segment_path(seg),
+				e->offset, errstr);
+			(*errors)++;
+		}
+	}
 }
 
 int cdc_dump_file(FILE *out, FILE *err, const char *path, const cdc_dump_opts *opts,
@@ -70,6 +194,7 @@ int cdc_dump_file(FILE *out, FILE *err, const char *path, const cdc_dump_opts *o
 	cdc_segment_end end;
 	cdc_index idx;
 	cdc_item it;
+	cdc_decoder *dec = NULL;
 	unsigned long entries = 0, errors = 0;
 	int r, rc = 0;
 
@@ -82,6 +207,10 @@ int cdc_dump_file(FILE *out, FILE *err, const char *path, const cdc_dump_opts *o
 		return -1;
 	}
 	stats->segments++;
+	if (opts->schema && !(dec = cdc_decoder_new(opts->schema))) {
+		cdc_segment_destroy(seg);
+		return -1;
+	}
 	d = cdc_segment_descriptor(seg);
 	fprintf(out, "segment %s version=%" PRId32 " messaging=%" PRId32 " id=%" PRId64
 		" compression=%s header_len=%" PRIu32 " header_crc=%08" PRIx32 " params=%s\n",
@@ -108,7 +237,7 @@ int cdc_dump_file(FILE *out, FILE *err, const char *path, const cdc_dump_opts *o
 		case CDC_ITEM_ENTRY:
 			entries++;
 			if (opts->entries)
-				dump_entry(out, seg, &it.entry, opts);
+				dump_entry(out, seg, &it.entry, opts, dec, &errors);
 			break;
 		case CDC_ITEM_ERROR:
 			errors++;
@@ -131,6 +260,9 @@ int cdc_dump_file(FILE *out, FILE *err, const char *path, const cdc_dump_opts *o
 		cdc_end_reason_name(end.reason), end.file_offset, end.logical_offset, entries, errors);
 	stats->entries += entries;
 	stats->errors += errors;
+	if (errors && rc == 0)
+		rc = 1;
+	cdc_decoder_destroy(dec);
 	cdc_segment_destroy(seg);
 	return rc;
 }

@@ -434,6 +434,8 @@ static int inflate_section(cdc_segment *s, const uint8_t *src, size_t slen, uint
 	if (ulen > MAX_SECTION)
 		return cdc_error(errstr, errlen, "uncompressed length %" PRIu32 " exceeds %u bytes",
 				 ulen, MAX_SECTION);
+	if (ulen == 0)
+		return 0; /* an empty section: DeflateCompressor writes no bytes for it */
 	switch (s->desc.compression) {
 	case CDC_COMPRESSION_LZ4:
 		/* LZ4Compressor prefixes the block with its length, little-endian. */
