@@ -52,6 +52,7 @@ typedef struct cdc_column {
 	const cdc_type *type;
 	int complex;           /* non-frozen collection or UDT: cells carry paths */
 	int64_t dropped_time;  /* microseconds; 0 for a live column */
+	size_t name_len;       /* strlen(name), for matching serialized names */
 } cdc_column;
 
 typedef struct cdc_table {

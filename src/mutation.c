@@ -95,6 +95,7 @@ struct cdc_decoder {
 	cdc_rt_marker *rts; size_t nrts, caprts;
 	cdc_value *vals; size_t nvals, capvals;
 	const cdc_column **hdr; size_t nhdr, caphdr; /* statics then regulars of one update */
+	uint8_t *present; size_t cappresent;          /* column subsets of 64+ columns */
 };
 
 /* The reading state of one body. */
@@ -146,6 +147,7 @@ void cdc_decoder_destroy(cdc_decoder *d)
 	free(d->rts);
 	free(d->vals);
 	free(d->hdr);
+	free(d->present);
 	free(d);
 }
 
@@ -400,18 +402,25 @@ static int rd_row_body(cdc_decoder *d, rd *r, cdc_row *row, size_t hdr_first, si
 
 			if (missing > ncols)
 				return bad(r, "column subset larger than the header");
-			present = calloc(ncols, 1);
-			if (!present)
-				return bad(r, "out of memory");
+			if (ncols > d->cappresent) {
+				uint8_t *np = realloc(d->present, ncols);
+
+				if (!np)
+					return bad(r, "out of memory");
+				d->present = np;
+				d->cappresent = ncols;
+			}
+			present = d->present;
+			memset(present, 0, ncols);
 			count = ncols - missing;
 			if (count < ncols / 2) {
 				for (k = 0; k < count; k++) {
 					uint64_t idx;
 
-					if (rd_uv(r, &idx) != 0 || idx >= ncols) {
-						free(present);
-						return idx >= ncols ? bad(r, "column subset index out of range") : -1;
-					}
+					if (rd_uv(r, &idx) != 0)
+						return -1;
+					if (idx >= ncols)
+						return bad(r, "column subset index out of range");
 					present[idx] = 1;
 				}
 			} else {
@@ -419,10 +428,10 @@ static int rd_row_body(cdc_decoder *d, rd *r, cdc_row *row, size_t hdr_first, si
 				for (k = 0; k < missing; k++) {
 					uint64_t idx;
 
-					if (rd_uv(r, &idx) != 0 || idx >= ncols) {
-						free(present);
-						return idx >= ncols ? bad(r, "column subset index out of range") : -1;
-					}
+					if (rd_uv(r, &idx) != 0)
+						return -1;
+					if (idx >= ncols)
+						return bad(r, "column subset index out of range");
 					present[idx] = 0;
 				}
 			}
@@ -465,12 +474,10 @@ static int rd_row_body(cdc_decoder *d, rd *r, cdc_row *row, size_t hdr_first, si
 					goto fail;
 		}
 	}
-	free(present);
 	row->ncells = (uint32_t)(d->ncells - row->cell_first);
 	row->ncdel = (uint32_t)(d->ncdels - row->cdel_first);
 	return 0;
 fail:
-	free(present);
 	return -1;
 }
 

@@ -18,7 +18,54 @@ struct cdc_schema {
 	size_t nudts, capudts;
 	cdc_column **cols;          /* every column allocated */
 	size_t ncols, capcols;
+	uint32_t *slots;            /* open addressing: table index + 1 by id, 0 empty */
+	size_t nslots;              /* a power of two, at least 2 x ntables; 0 before any */
+	size_t indexed;             /* tables the slots cover (all of them, or lookups scan) */
 };
+
+/* Mixes a table id into a slot number. */
+static size_t id_hash(const uint8_t id[16])
+{
+	uint64_t a = 0, b = 0;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		a = a << 8 | id[i];
+		b = b << 8 | id[8 + i];
+	}
+	a ^= b * 0x9e3779b97f4a7c15ULL;
+	a ^= a >> 31;
+	a *= 0xbf58476d1ce4e5b9ULL;
+	a ^= a >> 29;
+	return (size_t)a;
+}
+
+/* Rebuilds the id index over every table; the first of two tables with the
+ * same id wins, as in a scan. On allocation failure lookups keep scanning. */
+static void index_tables(cdc_schema *s)
+{
+	size_t want = 16, i;
+	uint32_t *slots;
+
+	while (want < s->ntables * 2)
+		want *= 2;
+	if (s->ntables >= UINT32_MAX || !(slots = calloc(want, sizeof(*slots)))) {
+		s->indexed = 0;
+		return;
+	}
+	for (i = 0; i < s->ntables; i++) {
+		size_t h = id_hash(s->tables[i]->id) & (want - 1);
+
+		while (slots[h] && memcmp(s->tables[slots[h] - 1]->id, s->tables[i]->id, 16) != 0)
+			h = (h + 1) & (want - 1);
+		if (!slots[h])
+			slots[h] = (uint32_t)i + 1;
+	}
+	free(s->slots);
+	s->slots = slots;
+	s->nslots = want;
+	s->indexed = s->ntables;
+}
 
 static int grow(void **p, size_t *cap, size_t n, size_t elem)
 {
@@ -86,6 +133,7 @@ void cdc_schema_destroy(cdc_schema *s)
 	free(s->types);
 	free(s->udts);
 	free(s->cols);
+	free(s->slots);
 	free(s);
 }
 
@@ -176,6 +224,37 @@ static const cdc_type *find_udt(const cdc_schema *s, const char *ks, const char 
 }
 
 static const cdc_type *parse_type(tparse *tp, int frozen);
+
+/* The valueLengthIfFixed() of a custom type's marshal class (system_schema
+ * prints them quoted, e.g. 'org.apache.cassandra.db.marshal.LexicalUUIDType'),
+ * ReversedType(X) taking X's; -1 (variable) for every other class. */
+static int custom_fixed_len(const char *cls)
+{
+	static const struct { const char *name; int len; } fixed[] = {
+		{ "BooleanType", 1 }, { "Int32Type", 4 }, { "FloatType", 4 }, { "LongType", 8 },
+		{ "DoubleType", 8 }, { "TimestampType", 8 }, { "DateType", 8 }, { "UUIDType", 16 },
+		{ "TimeUUIDType", 16 }, { "LexicalUUIDType", 16 }, { "EmptyType", 0 },
+	};
+	static const char pkg[] = "org.apache.cassandra.db.marshal.";
+	size_t i, n;
+
+	if (strncmp(cls, pkg, sizeof(pkg) - 1) == 0)
+		cls += sizeof(pkg) - 1;
+	if (strncmp(cls, "ReversedType(", 13) == 0) {
+		char inner[256];
+
+		n = strlen(cls + 13);
+		if (n == 0 || n >= sizeof(inner) || cls[13 + n - 1] != ')')
+			return -1;
+		memcpy(inner, cls + 13, n - 1);
+		inner[n - 1] = '\0';
+		return custom_fixed_len(inner);
+	}
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (strcmp(cls, fixed[i].name) == 0)
+			return fixed[i].len;
+	return -1;
+}
 
 /* Parses "<T, T, ...>" into t->sub. */
 static int parse_args(tparse *tp, cdc_type *t, int frozen, int max)
@@ -269,6 +348,7 @@ static const cdc_type *parse_type(tparse *tp, int frozen)
 		if (t) {
 			t->name = strdup(id);
 			t->frozen = 1;
+			t->fixed_len = custom_fixed_len(id);
 		}
 		return t;
 	}
@@ -321,6 +401,7 @@ static int add_udt(cdc_schema *s, const char *ks, const char *name, cJSON *fname
 		   const char *src, char *errstr, size_t errlen)
 {
 	int n = cJSON_GetArraySize(fnames), i;
+	char why[CDC_ERRSTR_SIZE];
 	cdc_type *t;
 
 	if (!cJSON_IsArray(fnames) || !cJSON_IsArray(ftypes) || cJSON_GetArraySize(ftypes) != n)
@@ -342,8 +423,9 @@ static int add_udt(cdc_schema *s, const char *ks, const char *name, cJSON *fname
 		if (!cJSON_IsString(fn) || !cJSON_IsString(ft))
 			return cdc_error(errstr, errlen, "%s: type %s.%s: field %d is not a string", src, ks, name, i);
 		t->field_names[i] = strdup(fn->valuestring);
-		if (cdc_schema_parse_type(s, ks, ft->valuestring, &t->sub[i], errstr, errlen) != 0)
-			return -1;
+		if (cdc_schema_parse_type(s, ks, ft->valuestring, &t->sub[i], why, sizeof(why)) != 0)
+			return cdc_error(errstr, errlen, "%s: type %s.%s, field %s: %s", src, ks, name,
+					 fn->valuestring, why);
 	}
 	s->udts[s->nudts].ks = strdup(ks);
 	s->udts[s->nudts].name = strdup(name);
@@ -408,6 +490,7 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 	cJSON *dropped = cJSON_GetObjectItemCaseSensitive(jt, "dropped_columns");
 	cJSON *cdc = cJSON_GetObjectItemCaseSensitive(jt, "cdc"), *jc;
 	int n = cJSON_GetArraySize(cols), nd = dropped ? cJSON_GetArraySize(dropped) : 0;
+	char why[CDC_ERRSTR_SIZE];
 	cdc_table *t;
 
 	if (!ks || !name || !id || !cJSON_IsArray(cols))
@@ -440,8 +523,9 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 		c->name = strdup(cn);
 		c->position = cJSON_IsNumber(pos) ? pos->valueint : -1;
 		c->desc = order && strcmp(order, "desc") == 0;
-		if (cdc_schema_parse_type(s, ks, type, &c->type, errstr, errlen) != 0)
-			return -1;
+		if (cdc_schema_parse_type(s, ks, type, &c->type, why, sizeof(why)) != 0)
+			return cdc_error(errstr, errlen, "%s: table %s.%s, column %s: %s", src, ks, name, cn, why);
+		c->name_len = strlen(cn);
 		c->complex = !c->type->frozen && (c->type->kind == CDC_T_LIST || c->type->kind == CDC_T_SET ||
 						  c->type->kind == CDC_T_MAP || c->type->kind == CDC_T_UDT);
 		if (strcmp(kind, "partition_key") == 0) {
@@ -471,8 +555,10 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 			c->kind = CDC_COL_REGULAR;
 			c->position = -1;
 			c->dropped_time = cJSON_IsNumber(when) ? (int64_t)when->valuedouble : 1;
-			if (cdc_schema_parse_type(s, ks, type, &c->type, errstr, errlen) != 0)
-				return -1;
+			if (cdc_schema_parse_type(s, ks, type, &c->type, why, sizeof(why)) != 0)
+				return cdc_error(errstr, errlen, "%s: table %s.%s, dropped column %s: %s", src, ks,
+						 name, cn, why);
+			c->name_len = strlen(cn);
 			c->complex = !c->type->frozen && (c->type->kind == CDC_T_LIST || c->type->kind == CDC_T_SET ||
 							  c->type->kind == CDC_T_MAP || c->type->kind == CDC_T_UDT);
 			t->dropped[t->ndropped++] = c;
@@ -548,6 +634,8 @@ int cdc_schema_load_json(cdc_schema *s, const char *json, size_t len, const char
 		}
 	}
 	cJSON_Delete(root);
+	if (rc == 0)
+		index_tables(s);
 	return rc;
 }
 
@@ -705,6 +793,18 @@ const cdc_table *cdc_schema_table(const cdc_schema *s, const uint8_t id[16])
 {
 	size_t i;
 
+	if (s->nslots && s->indexed == s->ntables) {
+		size_t h = id_hash(id) & (s->nslots - 1);
+
+		while (s->slots[h]) {
+			const cdc_table *t = s->tables[s->slots[h] - 1];
+
+			if (memcmp(t->id, id, 16) == 0)
+				return t;
+			h = (h + 1) & (s->nslots - 1);
+		}
+		return NULL;
+	}
 	for (i = 0; i < s->ntables; i++)
 		if (memcmp(s->tables[i]->id, id, 16) == 0)
 			return s->tables[i];
@@ -726,10 +826,10 @@ const cdc_column *cdc_table_column(const cdc_table *t, const uint8_t *name, size
 	int i;
 
 	for (i = 0; i < t->ncols; i++)
-		if (strlen(t->cols[i]->name) == len && memcmp(t->cols[i]->name, name, len) == 0)
+		if (t->cols[i]->name_len == len && memcmp(t->cols[i]->name, name, len) == 0)
 			return t->cols[i];
 	for (i = 0; i < t->ndropped; i++)
-		if (strlen(t->dropped[i]->name) == len && memcmp(t->dropped[i]->name, name, len) == 0)
+		if (t->dropped[i]->name_len == len && memcmp(t->dropped[i]->name, name, len) == 0)
 			return t->dropped[i];
 	return NULL;
 }

@@ -30,7 +30,7 @@ data = bytearray(open(src, 'rb').read())
 base = os.path.basename(src)
 lines = subprocess.run([cdctail, 'dump', src], capture_output=True, text=True).stdout.splitlines()
 ents = [dict(kv.split('=', 1) for kv in l.split()[1:6]) for l in lines if l.startswith('    entry ')]
-secs = [dict(kv.split('=', 1) for kv in l.split()[1:3]) for l in lines if l.startswith('  section ')]
+secs = [dict(kv.split('=', 1) for kv in l.split()[1:4]) for l in lines if l.startswith('  section ')]
 compressed = 'compressionClass' in lines[0]
 # 1: a flipped byte in the middle of an entry body (uncompressed) or payload
 d = bytearray(data)
@@ -42,7 +42,7 @@ elif secs:
 os.makedirs(f'{out}/flip{i}', exist_ok=True)
 open(f'{out}/flip{i}/{base}', 'wb').write(d)
 # 2: a torn tail: cut halfway into the last section that holds entries
-full = [x for x in secs if int(x['next']) - int(x['file']) > 12]
+full = [x for x in secs if x['logical'].split('..')[0] != x['logical'].split('..')[1]]
 if full:
     s = full[-1]
     cut = (int(s['file']) + int(s['next'])) // 2
@@ -82,7 +82,27 @@ for v in $(fixture_versions); do
 		tests/oracle/run.sh --version "$v" "$f" >"$TMP/o" 2>/dev/null
 		theirs "$TMP/o" "$b" >"$TMP/theirs"
 		ours "$f" >"$TMP/ours"
-		if diff -u "$TMP/theirs" "$TMP/ours" >"$TMP/diff"; then
+		if [ "$kind" != "${kind#flip}" ] && head -c 200 "$f" | grep -q compressionClass; then
+			# After a section it cannot decompress, Cassandra's reader does not
+			# advance its logical position past it (CompressedSegmenter adds the
+			# section's length only after a successful uncompress), so its later
+			# positions drift from the writer's; cdctail keeps the writer's (those
+			# of _cdc.idx). Compare the surviving entries without positions.
+			sed -i 's/ end=[0-9]*//' "$TMP/theirs" "$TMP/ours"
+		fi
+		if grep -q "^error $b EXCEPTION" "$TMP/o"; then
+			# Cassandra's reader threw (zstd-jni raises an unchecked exception on
+			# a corrupt frame) and gave up on the whole segment; cdctail reports
+			# the section and goes on. Cassandra's survivors must be a prefix of ours.
+			n=$(wc -l <"$TMP/theirs")
+			"$CDCTAIL" dump "$f" >/dev/null 2>"$TMP/dump.err"
+			if head -n "$n" "$TMP/ours" | diff -q - "$TMP/theirs" >/dev/null &&
+				grep -q ' [1-9][0-9]* faults$' "$TMP/dump.err"; then
+				ok "oracle $v corrupted ($kind) $b: Cassandra aborts after $n entries, cdctail reports the fault and keeps $(wc -l <"$TMP/ours")"
+			else
+				not_ok "oracle $v corrupted ($kind) $b: Cassandra aborted; cdctail's entries do not extend its $n"
+			fi
+		elif diff -u "$TMP/theirs" "$TMP/ours" >"$TMP/diff"; then
 			ok "oracle $v corrupted ($kind) $b: same $(wc -l <"$TMP/ours") surviving entries"
 		else
 			head -20 "$TMP/diff"

@@ -15,13 +15,16 @@ if [ ! -f "$jar" ] || [ "$here/src/main/java/cdctail/oracle/Oracle.java" -nt "$j
 	(cd "$here" && mvn -B -q -Dstyle.color=never -Dcassandra.version="$full" -DbuildDir="$out" package) >&2 ||
 		die "maven could not build the oracle against cassandra-all $full"
 fi
+# The exports Cassandra's jvm11/jvm17 client options give its tools (buffer
+# cleaning through jdk.internal.ref, direct buffers).
+opens=(--add-exports java.base/jdk.internal.misc=ALL-UNNAMED --add-exports java.base/jdk.internal.ref=ALL-UNNAMED
+       --add-exports java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.base/java.nio=ALL-UNNAMED
+       --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.io=ALL-UNNAMED
+       --add-opens java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED
+       --add-opens java.base/jdk.internal.ref=ALL-UNNAMED)
 case $full in
-4.*) java=$CDCTAIL_CACHE/jdk11/bin/java; opens=() ;;
-*) java=${JAVA17:-java}
-   opens=(--add-exports java.base/jdk.internal.misc=ALL-UNNAMED --add-exports java.base/jdk.internal.ref=ALL-UNNAMED
-          --add-exports java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.base/java.nio=ALL-UNNAMED
-          --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.io=ALL-UNNAMED
-          --add-opens java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED) ;;
+4.*) java=$CDCTAIL_CACHE/jdk11/bin/java ;;
+*) java=${JAVA17:-java} ;;
 esac
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 exec "$java" "${opens[@]}" -Xmx512m -Dlogback.configurationFile=logback-oracle.xml \

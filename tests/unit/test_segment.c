@@ -374,7 +374,9 @@ static void test_fixture_entry_flips(void **state)
 					continue;
 				p[m] ^= 0x44;
 				assert_int_equal(scan_buf(&S1, p, n, path, CDC_NO_LIMIT), 0);
-				assert_true(faulted(&S1));
+				/* reported, or harmless (e.g. a zstd window-size bit): same entries */
+				if (!faulted(&S1) && !(S1.n == S0.n && is_prefix(&S1, &S0)))
+					fail_msg("%s: payload byte %zu flipped: entries changed with no fault", path, m);
 				for (j = 0; j < S1.n; j++) /* survivors are real entries */
 					assert_true(S1.end[j] == S0.end[j] || S1.end[j] > S0.end[0]);
 				p[m] ^= 0x44;

@@ -64,10 +64,22 @@ public final class Oracle
         }
     }
 
-    /** Prints Cassandra's errors; keeps reading whenever Cassandra allows it. */
+    /** Thrown to end a segment whose reader reports the same error again. */
+    static final class StopSegment extends RuntimeException
+    {
+        StopSegment() { super("stop", null, false, false); }
+    }
+
+    /**
+     * Prints Cassandra's errors; keeps reading whenever Cassandra allows it.
+     * Cassandra 4.0/4.1's SegmentIterator retries the same marker forever when
+     * the handler lets a SegmentReadException pass (5.0 ends the segment); a
+     * repeated identical error therefore ends the segment here, as in 5.0.
+     */
     static final class Handler implements CommitLogReadHandler
     {
         final EntryReader reader;
+        String last;
 
         Handler(EntryReader reader) { this.reader = reader; }
 
@@ -81,7 +93,11 @@ public final class Oracle
         @Override
         public void handleUnrecoverableError(CommitLogReadException e)
         {
-            System.out.println("error " + reader.base + " " + e.reason + " permissible=" + e.permissible + " " + oneLine(e.getMessage()));
+            String line = "error " + reader.base + " " + e.reason + " permissible=" + e.permissible + " " + oneLine(e.getMessage());
+            if (line.equals(last))
+                throw new StopSegment();
+            last = line;
+            System.out.println(line);
         }
 
         @Override
@@ -153,7 +169,8 @@ public final class Oracle
             catch (Exception e)
             {
                 Throwable c = e.getCause() != null ? e.getCause() : e;
-                System.out.println("error " + reader.base + " EXCEPTION permissible=false " + oneLine(String.valueOf(c)));
+                if (!(c instanceof StopSegment))
+                    System.out.println("error " + reader.base + " EXCEPTION permissible=false " + oneLine(String.valueOf(c)));
             }
             System.out.println("end " + reader.base + " entries=" + reader.entries);
         }

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Checks `cdctail decode` of a seed-workload fixture against expectations
+derived from the CQL that produced it (workload.jsonl): for every statement
+on a cdc table, the next partition update of that table must be exactly what
+the statement means, with its USING TIMESTAMP, TTL, keys, clustering,
+cells and tombstones (range bound kinds included, for ASC and DESC
+clustering). Prints TAP lines. Usage: decode_expect.py CASE_DIR DECODE_OUTPUT"""
+import json, re, struct, sys
+
+def hexs(b):
+    return b.hex()
+
+def text(s):
+    return hexs(s.encode())
+
+def i32(v):
+    return hexs(struct.pack('>i', int(v)))
+
+def f32(v):
+    return hexs(struct.pack('>f', float(v)))
+
+def parse_decode(path):
+    """Partition updates in order: dicts with table, key, pdel, rows, markers."""
+    ups = []
+    cur = row = None
+    for line in open(path, encoding='utf-8'):
+        s = line.strip()
+        if s.startswith('update '):
+            m = re.match(r'update (\S+) cdc=(\d) key=(\S*)', s)
+            cur = {'table': m.group(1), 'key': m.group(3), 'pdel': None, 'rows': [], 'markers': []}
+            ups.append(cur)
+        elif cur is None:
+            continue
+        elif s.startswith('partition deletion'):
+            cur['pdel'] = int(re.search(r'ts=(-?\d+)', s).group(1))
+        elif s.startswith('row '):
+            m = re.match(r'row (static|\(([^)]*)\))(.*)', s)
+            rest = m.group(3)
+            row = {'ck': m.group(2), 'lts': None, 'lttl': None, 'del': None, 'cells': {}}
+            lm = re.search(r'liveness ts=(-?\d+)(?: ttl=(\d+))?', rest)
+            if lm:
+                row['lts'] = int(lm.group(1))
+                row['lttl'] = int(lm.group(2)) if lm.group(2) else None
+            dm = re.search(r' deletion ts=(-?\d+)', rest)
+            if dm:
+                row['del'] = int(dm.group(1))
+            cur['rows'].append(row)
+        elif s.startswith('cell '):
+            m = re.match(r'cell (\S+) ts=(-?\d+)(?: ttl=(\d+) expires=\d+)?( deleted ldt=\d+)?(?: path=\S+)? value=(\S*)', s)
+            row['cells'][m.group(1)] = {'ts': int(m.group(2)), 'ttl': int(m.group(3)) if m.group(3) else None,
+                                        'deleted': bool(m.group(4)), 'value': m.group(5)}
+        elif s.startswith('marker '):
+            m = re.match(r'marker (\S+) \(([^)]*)\) deletion ts=(-?\d+)', s)
+            cur['markers'].append((m.group(1), m.group(2), int(m.group(3))))
+    return ups
+
+def cql_literals(s):
+    """Splits a CQL value list: 'strings' (with '' escapes), numbers, null."""
+    out, i = [], 0
+    while i < len(s):
+        c = s[i]
+        if c in ' ,':
+            i += 1
+        elif c == "'":
+            j, buf = i + 1, []
+            while True:
+                if s[j] == "'" and j + 1 < len(s) and s[j + 1] == "'":
+                    buf.append("'"); j += 2
+                elif s[j] == "'":
+                    break
+                else:
+                    buf.append(s[j]); j += 1
+            out.append(''.join(buf)); i = j + 1
+        else:
+            m = re.match(r'[^, ]+', s[i:])
+            tok = m.group(0)
+            out.append(None if tok == 'null' else tok)
+            i += len(tok)
+    return out
+
+def where(w):
+    d = {}
+    for col, op, val in re.findall(r"(\w+) (>=|<=|=|>|<) ('[^']*'|[-\d.]+)", w):
+        d.setdefault(col, []).append((op, val.strip("'")))
+    return d
+
+TYPES = {'genre': text, 'year': i32, 'rating': f32, 'duration': i32, 'title': text, 'director': text, 'country': text}
+
+def expected(st, desc):
+    """The partition update a seed-workload statement must produce."""
+    cql, ts, ttl = st['cql'], st['ts'], st['ttl']
+    e = {'pdel': None, 'rows': [], 'markers': []}
+    if cql.startswith('INSERT'):
+        m = re.match(r'INSERT INTO \S+ \(([^)]*)\) VALUES \((.*)\) USING TIMESTAMP', cql)
+        cols = [c.strip() for c in m.group(1).split(',')]
+        vals = dict(zip(cols, cql_literals(m.group(2))))
+        e['key'] = text(vals['genre']) + ':' + i32(vals['year'])
+        row = {'ck': f32(vals['rating']) + ',' + i32(vals['duration']), 'lts': ts, 'lttl': ttl, 'del': None, 'cells': {}}
+        for c in cols:
+            if c in ('genre', 'year', 'rating', 'duration'):
+                continue
+            v = vals[c]
+            row['cells'][c] = {'ts': ts, 'ttl': ttl, 'deleted': v is None, 'value': '' if v is None else TYPES[c](v)}
+        e['rows'].append(row)
+        return e
+    w = where(cql.split(' WHERE ', 1)[1].rstrip(';'))
+    e['key'] = text(w['genre'][0][1]) + ':' + i32(w['year'][0][1])
+    if cql.startswith('UPDATE'):
+        sets = re.search(r' SET (.*) WHERE ', cql).group(1)
+        row = {'ck': f32(w['rating'][0][1]) + ',' + i32(w['duration'][0][1]), 'lts': None, 'lttl': None, 'del': None, 'cells': {}}
+        for col, val in re.findall(r"(\w+) = '((?:[^']|'')*)'", sets):
+            row['cells'][col] = {'ts': ts, 'ttl': ttl, 'deleted': False, 'value': TYPES[col](val.replace("''", "'"))}
+        e['rows'].append(row)
+        return e
+    m = re.match(r'DELETE (.*?)\s*FROM', cql)
+    cols = [c.strip() for c in m.group(1).split(',')] if m.group(1) else []
+    if cols:
+        row = {'ck': f32(w['rating'][0][1]) + ',' + i32(w['duration'][0][1]), 'lts': None, 'lttl': None, 'del': None, 'cells': {}}
+        for c in cols:
+            row['cells'][c] = {'ts': ts, 'ttl': None, 'deleted': True, 'value': ''}
+        e['rows'].append(row)
+        return e
+    if 'rating' not in w:
+        e['pdel'] = ts
+        return e
+    r = w['rating']
+    if 'duration' in w:
+        d = w['duration']
+        if d[0][0] == '=':
+            e['rows'].append({'ck': f32(r[0][1]) + ',' + i32(d[0][1]), 'lts': None, 'lttl': None, 'del': ts, 'cells': {}})
+            return e
+        rv = f32(r[0][1])
+        lo = [(op, v) for op, v in d if op in ('>', '>=')]
+        hi = [(op, v) for op, v in d if op in ('<', '<=')]
+        start = ('EXCL_START_BOUND' if lo[0][0] == '>' else 'INCL_START_BOUND', rv + ',' + i32(lo[0][1])) if lo else ('INCL_START_BOUND', rv)
+        end = ('EXCL_END_BOUND' if hi[0][0] == '<' else 'INCL_END_BOUND', rv + ',' + i32(hi[0][1])) if hi else ('INCL_END_BOUND', rv)
+        e['markers'] = [(start[0], start[1], ts), (end[0], end[1], ts)]
+        return e
+    if r[0][0] == '=':
+        e['markers'] = [('INCL_START_BOUND', f32(r[0][1]), ts), ('INCL_END_BOUND', f32(r[0][1]), ts)]
+        return e
+    lo = [(op, v) for op, v in r if op in ('>', '>=')][0]
+    hi = [(op, v) for op, v in r if op in ('<', '<=')][0]
+    if not desc:
+        e['markers'] = [('INCL_START_BOUND' if lo[0] == '>=' else 'EXCL_START_BOUND', f32(lo[1]), ts),
+                        ('EXCL_END_BOUND' if hi[0] == '<' else 'INCL_END_BOUND', f32(hi[1]), ts)]
+    else:  # DESC: the slice starts at the high value
+        e['markers'] = [('EXCL_START_BOUND' if hi[0] == '<' else 'INCL_START_BOUND', f32(hi[1]), ts),
+                        ('INCL_END_BOUND' if lo[0] == '>=' else 'EXCL_END_BOUND', f32(lo[1]), ts)]
+    return e
+
+def main():
+    case, out = sys.argv[1], sys.argv[2]
+    schema = json.load(open(f'{case}/schema.json'))
+    cdc = {f"{t['keyspace']}.{t['table']}": t for t in schema['tables'] if t['cdc']}
+    desc = {name: any(c['clustering_order'] == 'desc' for c in t['columns']) for name, t in cdc.items()}
+    ups = {}
+    for u in parse_decode(out):
+        ups.setdefault(u['table'], []).append(u)
+    stmts = [json.loads(l) for l in open(f'{case}/workload.jsonl', encoding='utf-8')]
+    fails, n = 0, 0
+    for name in sorted(cdc):
+        got = ups.get(name, [])
+        want = [s for s in stmts if f"{s['keyspace']}.{s['table']}" == name]
+        if len(got) != len(want):
+            print(f"not ok - {case} {name}: {len(got)} decoded updates for {len(want)} statements")
+            fails += 1
+            continue
+        for i, (g, s) in enumerate(zip(got, want)):
+            e = expected(s, desc[name])
+            g2 = {k: g[k] for k in ('key', 'pdel', 'rows', 'markers')}
+            if g2 != {k: e[k] for k in ('key', 'pdel', 'rows', 'markers')}:
+                fails += 1
+                if fails <= 5:
+                    print(f"# statement {i} ({s['shape']}): {s['cql']}\n#   expected {e}\n#   decoded  {g2}")
+            n += 1
+        print(f"{'not ok' if fails else 'ok'} - {case} {name}: {len(want)} statements ({', '.join(sorted({s['shape'] for s in want}))}) decode as the CQL says")
+    sys.exit(1 if fails else 0)
+
+if __name__ == '__main__':
+    main()
