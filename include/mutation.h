@@ -25,8 +25,6 @@ int cdc_mutation_peek(const uint8_t *body, size_t len, int messaging_version,
 /* Formats a 16-byte id as a canonical lowercase UUID (37 bytes with NUL). */
 void cdc_uuid_format(const uint8_t id[16], char out[37]);
 
-#endif
-
 /* ---- full decoding (needs the schema) ---- */
 
 #include "schema.h"
@@ -127,3 +125,5 @@ void cdc_decoder_destroy(cdc_decoder *d);
  * -1 with errstr naming the body offset, table and what was expected. */
 int cdc_decode(cdc_decoder *d, const uint8_t *body, size_t len, int messaging_version,
 	       cdc_mutation *out, char *errstr, size_t errlen);
+
+#endif

@@ -45,7 +45,8 @@ for v in ${LIVE_VERSIONS:-5.0 4.1 4.0}; do
 	check "live $v: every _cdc.idx says COMPLETED after a clean stop" [ $done_ok = 1 ]
 	after=$("$CDCTAIL" dump "$dir"/cdc_raw/CommitLog-*.log 2>"$TMP/dump.err" | grep -c "table=$id")
 	clean=0; grep -q ' 0 faults$' "$TMP/dump.err" && clean=1
-	check "live $v: the finished segments read with no fault, $N entries ($after)" [ "$after" -eq $N ] -a $clean = 1
+	[ $clean = 1 ] || tail -5 "$TMP/dump.err"
+	check "live $v: the finished segments read with no fault, $N entries ($after)" [ "$after" -eq $N -a $clean = 1 ]
 done
 
 kdir=$TMP/kafka

@@ -1,0 +1,37 @@
+/* event.h - one JSON event per row-level change of a decoded mutation
+ * (docs/events.md), written straight into a buffer: op, keyspace, table,
+ * key, clustering or range bounds, cells with write timestamps and TTLs,
+ * ts, a replica-independent id, the source, and a CQL statement that
+ * recreates the change with USING TIMESTAMP. */
+#ifndef CDCTAIL_EVENT_H
+#define CDCTAIL_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "mutation.h"
+
+typedef struct cdc_event_source {
+	const char *node;        /* host name or address; NULL leaves it out */
+	int64_t segment_id;
+	uint64_t entry_offset;   /* logical offset of the entry */
+	int cl_version;          /* commitlog descriptor version */
+} cdc_event_source;
+
+/* Receives one event: the update it came from (for topic and key), the
+ * partition key bytes, and the JSON text (no newline). Non-zero stops. */
+typedef int (*cdc_event_fn)(void *opaque, const cdc_update *u, const char *json, size_t len);
+
+typedef struct cdc_eventer cdc_eventer;
+
+cdc_eventer *cdc_eventer_new(void);
+void cdc_eventer_destroy(cdc_eventer *ev);
+
+/* Renders every row-level change of the CDC tables in m (updates of tables
+ * without cdc are skipped) and hands each to fn. Returns the number of
+ * events, or -1 with errstr set (a value that does not render). */
+int cdc_events_emit(cdc_eventer *ev, const cdc_mutation *m, const cdc_event_source *src,
+		    cdc_event_fn fn, void *opaque, char *errstr, size_t errlen);
+
+#endif

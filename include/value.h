@@ -1,0 +1,27 @@
+/* value.h - serialized Cassandra values rendered exactly, as JSON values and
+ * as CQL literals, straight into a cdc_buf (docs/values.md).
+ *
+ * Input is the value as its AbstractType serializes it (cell values, key
+ * components, clustering values, frozen collection elements). Malformed bytes
+ * give -1 with errstr naming the type and byte offset; nothing is read past n. */
+#ifndef CDCTAIL_VALUE_H
+#define CDCTAIL_VALUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "schema.h"
+
+typedef enum { CDC_RENDER_JSON, CDC_RENDER_CQL } cdc_render;
+
+/* Appends the value v[0..n) of type t. A zero-length value of a type that is
+ * not a string or blob renders as JSON null / CQL `null`. */
+int cdc_value_render(cdc_buf *out, cdc_render how, const cdc_type *t, const uint8_t *v, size_t n,
+		     char *errstr, size_t errlen);
+
+/* Appends a CQL identifier, double-quoted when it is not all lowercase
+ * letters, digits and underscores. */
+void cdc_cql_ident(cdc_buf *out, const char *name);
+
+#endif

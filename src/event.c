@@ -1,0 +1,717 @@
+/* event.c - JSON events and recreating CQL from decoded mutations. */
+#include "event.h"
+#include "err.h"
+#include "value.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cdc_eventer {
+	cdc_buf json;   /* the event being written */
+	cdc_buf cql;    /* its CQL */
+	cdc_buf where;  /* WHERE clause of the current row */
+	cdc_buf tmp;
+	char *errstr;
+	size_t errlen;
+	int failed;
+};
+
+cdc_eventer *cdc_eventer_new(void)
+{
+	return calloc(1, sizeof(cdc_eventer));
+}
+
+void cdc_eventer_destroy(cdc_eventer *ev)
+{
+	if (!ev)
+		return;
+	cdc_buf_free(&ev->json);
+	cdc_buf_free(&ev->cql);
+	cdc_buf_free(&ev->where);
+	cdc_buf_free(&ev->tmp);
+	free(ev);
+}
+
+/* Renders a value; on a malformed value records the error once. */
+static void val(cdc_eventer *ev, cdc_buf *out, cdc_render how, const cdc_type *t, const cdc_value *v)
+{
+	char e[256];
+
+	if (v->null) {
+		cdc_buf_puts(out, "null");
+		return;
+	}
+	if (cdc_value_render(out, how, t, v->p, v->len, e, sizeof(e)) != 0) {
+		if (!ev->failed)
+			cdc_error(ev->errstr, ev->errlen, "%s", e);
+		ev->failed = 1;
+		cdc_buf_puts(out, "null");
+	}
+}
+
+static void table_name(cdc_buf *b, const cdc_table *t)
+{
+	cdc_cql_ident(b, t->keyspace);
+	cdc_buf_putc(b, '.');
+	cdc_cql_ident(b, t->name);
+}
+
+/* WHERE clause for the partition key and the first n clustering values. */
+static void build_where(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
+			const cdc_value *ck, uint32_t n)
+{
+	const cdc_table *t = u->table;
+	uint32_t i;
+
+	cdc_buf_reset(&ev->where);
+	for (i = 0; i < u->nkc; i++) {
+		if (i)
+			cdc_buf_puts(&ev->where, " AND ");
+		cdc_cql_ident(&ev->where, t->pk[i]->name);
+		cdc_buf_puts(&ev->where, " = ");
+		val(ev, &ev->where, CDC_RENDER_CQL, t->pk[i]->type, &m->values[u->kc_first + i]);
+	}
+	for (i = 0; i < n; i++) {
+		cdc_buf_puts(&ev->where, " AND ");
+		cdc_cql_ident(&ev->where, t->ck[i]->name);
+		cdc_buf_puts(&ev->where, " = ");
+		val(ev, &ev->where, CDC_RENDER_CQL, t->ck[i]->type, &ck[i]);
+	}
+}
+
+/* {"col":value,...} for the partition key or a clustering prefix. */
+static void json_columns(cdc_eventer *ev, const cdc_column *const *cols, const cdc_value *v, uint32_t n)
+{
+	uint32_t i;
+
+	cdc_buf_putc(&ev->json, '{');
+	for (i = 0; i < n; i++) {
+		if (i)
+			cdc_buf_putc(&ev->json, ',');
+		cdc_buf_json_str(&ev->json, cols[i]->name, strlen(cols[i]->name));
+		cdc_buf_putc(&ev->json, ':');
+		val(ev, &ev->json, CDC_RENDER_JSON, cols[i]->type, &v[i]);
+	}
+	cdc_buf_putc(&ev->json, '}');
+}
+
+static void begin(cdc_eventer *ev, const char *op, const cdc_mutation *m, const cdc_update *u)
+{
+	cdc_buf_reset(&ev->json);
+	cdc_buf_reset(&ev->cql);
+	cdc_buf_puts(&ev->json, "{\"op\":\"");
+	cdc_buf_puts(&ev->json, op);
+	cdc_buf_puts(&ev->json, "\",\"keyspace\":");
+	cdc_buf_json_str(&ev->json, u->table->keyspace, strlen(u->table->keyspace));
+	cdc_buf_puts(&ev->json, ",\"table\":");
+	cdc_buf_json_str(&ev->json, u->table->name, strlen(u->table->name));
+	cdc_buf_puts(&ev->json, ",\"key\":");
+	json_columns(ev, u->table->pk, m->values + u->kc_first, u->nkc);
+}
+
+/* FNV-1a, 64 bits: the id hashes everything but the source, so the copies
+ * of one write on every replica share it. */
+static uint64_t fnv1a(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (uint8_t)p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_event_source *src,
+		  cdc_event_fn fn, void *opaque)
+{
+	cdc_buf *j = &ev->json;
+
+	cdc_buf_printf(j, ",\"ts\":%" PRId64 ",\"cql\":", ts);
+	cdc_buf_json_str(j, ev->cql.p ? ev->cql.p : "", ev->cql.len);
+	cdc_buf_printf(j, ",\"id\":\"%016" PRIx64 "\"", fnv1a(j->p, j->len));
+	cdc_buf_printf(j, ",\"source\":{\"segment\":%" PRId64 ",\"offset\":%" PRIu64 ",\"cl_version\":%d",
+		       src->segment_id, src->entry_offset, src->cl_version);
+	if (src->node) {
+		cdc_buf_puts(j, ",\"node\":");
+		cdc_buf_json_str(j, src->node, strlen(src->node));
+	}
+	cdc_buf_puts(j, "}}");
+	if (j->oom)
+		return -1;
+	return fn(opaque, u, j->p, j->len);
+}
+
+/* ---- rows ---- */
+
+static int cell_is_live(const cdc_cell *c)
+{
+	return !c->deleted;
+}
+
+/* "cells":{...}: per column its value, ts, ttl; collections element-wise. */
+static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
+{
+	cdc_buf *j = &ev->json;
+	uint32_t i, k;
+	const cdc_column *open = NULL;
+
+	cdc_buf_puts(j, ",\"cells\":{");
+	for (i = 0; i < r->ncells; i++) {
+		const cdc_cell *c = &m->cells[r->cell_first + i];
+		const cdc_type *t = c->col->type;
+
+		if (c->col != open) {
+			if (open)
+				cdc_buf_puts(j, "]}");
+			if (i)
+				cdc_buf_putc(j, ',');
+			cdc_buf_json_str(j, c->col->name, strlen(c->col->name));
+			cdc_buf_putc(j, ':');
+			if (!c->col->complex) {
+				open = NULL;
+				cdc_buf_printf(j, "{\"ts\":%" PRId64, c->ts);
+				if (r->is_static)
+					cdc_buf_puts(j, ",\"static\":true");
+				if (c->deleted) {
+					cdc_buf_puts(j, ",\"deleted\":true}");
+					continue;
+				}
+				if (c->expiring)
+					cdc_buf_printf(j, ",\"ttl\":%" PRId32 ",\"expires\":%" PRId64, c->ttl, c->ldt);
+				cdc_buf_puts(j, ",\"value\":");
+				val(ev, j, CDC_RENDER_JSON, t, &c->value);
+				cdc_buf_putc(j, '}');
+				continue;
+			}
+			open = c->col;
+			cdc_buf_putc(j, '{');
+			if (r->is_static)
+				cdc_buf_puts(j, "\"static\":true,");
+			for (k = 0; k < r->ncdel; k++)
+				if (m->cdels[r->cdel_first + k].col == c->col)
+					cdc_buf_printf(j, "\"cleared_ts\":%" PRId64 ",", m->cdels[r->cdel_first + k].del.ts);
+			cdc_buf_puts(j, "\"elements\":[");
+		} else {
+			cdc_buf_putc(j, ',');
+		}
+		/* one element of a non-frozen collection or UDT */
+		cdc_buf_printf(j, "{\"ts\":%" PRId64, c->ts);
+		if (c->expiring)
+			cdc_buf_printf(j, ",\"ttl\":%" PRId32 ",\"expires\":%" PRId64, c->ttl, c->ldt);
+		if (c->deleted)
+			cdc_buf_puts(j, ",\"deleted\":true");
+		switch (t->kind) {
+		case CDC_T_LIST:
+			cdc_buf_puts(j, ",\"index\":");
+			cdc_buf_putc(j, '"');
+			cdc_buf_hex(j, c->path.p, c->path.len);
+			cdc_buf_putc(j, '"');
+			if (!c->deleted) {
+				cdc_buf_puts(j, ",\"value\":");
+				val(ev, j, CDC_RENDER_JSON, t->sub[0], &c->value);
+			}
+			break;
+		case CDC_T_SET:
+			cdc_buf_puts(j, ",\"value\":");
+			val(ev, j, CDC_RENDER_JSON, t->sub[0], &c->path);
+			break;
+		case CDC_T_MAP:
+			cdc_buf_puts(j, ",\"key\":");
+			val(ev, j, CDC_RENDER_JSON, t->sub[0], &c->path);
+			if (!c->deleted) {
+				cdc_buf_puts(j, ",\"value\":");
+				val(ev, j, CDC_RENDER_JSON, t->sub[1], &c->value);
+			}
+			break;
+		case CDC_T_UDT: {
+			int f = c->path.len == 2 ? (c->path.p[0] << 8 | c->path.p[1]) : -1;
+
+			if (f < 0 || f >= t->nsub) {
+				cdc_buf_puts(j, ",\"field\":null");
+				break;
+			}
+			cdc_buf_puts(j, ",\"field\":");
+			cdc_buf_json_str(j, t->field_names[f], strlen(t->field_names[f]));
+			if (!c->deleted) {
+				cdc_buf_puts(j, ",\"value\":");
+				val(ev, j, CDC_RENDER_JSON, t->sub[f], &c->value);
+			}
+			break;
+		}
+		default:
+			break;
+		}
+		cdc_buf_putc(j, '}');
+	}
+	if (open)
+		cdc_buf_puts(j, "]}");
+	/* complex deletions of columns with no cell in this row */
+	for (k = 0; k < r->ncdel; k++) {
+		const cdc_complex_deletion *cd = &m->cdels[r->cdel_first + k];
+		int seen = 0;
+
+		for (i = 0; i < r->ncells && !seen; i++)
+			seen = m->cells[r->cell_first + i].col == cd->col;
+		if (seen)
+			continue;
+		if (r->ncells || k)
+			cdc_buf_putc(j, ',');
+		cdc_buf_json_str(j, cd->col->name, strlen(cd->col->name));
+		cdc_buf_printf(j, ":{\"ts\":%" PRId64 ",\"deleted\":true}", cd->del.ts);
+	}
+	cdc_buf_putc(j, '}');
+}
+
+/* One CQL assignment or deletion target for a cell: `c = v`, `m[k] = v`,
+ * `s = s + {e}`, `u.f = v`, or for tombstones the DELETE target. */
+static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
+{
+	const cdc_type *t = c->col->type;
+	const char *name = c->col->name;
+
+	if (!c->col->complex) {
+		cdc_cql_ident(b, name);
+		if (!c->deleted) {
+			cdc_buf_puts(b, " = ");
+			val(ev, b, CDC_RENDER_CQL, t, &c->value);
+		}
+		return;
+	}
+	switch (t->kind) {
+	case CDC_T_MAP:
+		cdc_cql_ident(b, name);
+		cdc_buf_putc(b, '[');
+		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->path);
+		cdc_buf_putc(b, ']');
+		if (!c->deleted) {
+			cdc_buf_puts(b, " = ");
+			val(ev, b, CDC_RENDER_CQL, t->sub[1], &c->value);
+		}
+		break;
+	case CDC_T_SET:
+		cdc_cql_ident(b, name);
+		cdc_buf_puts(b, " = ");
+		cdc_cql_ident(b, name);
+		cdc_buf_puts(b, c->deleted ? " - {" : " + {");
+		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->path);
+		cdc_buf_putc(b, '}');
+		break;
+	case CDC_T_LIST:
+		/* a list element's identity (its timeuuid) cannot be written in CQL:
+		 * appends are replayed as appends, removals by value are not possible */
+		cdc_cql_ident(b, name);
+		cdc_buf_puts(b, " = ");
+		cdc_cql_ident(b, name);
+		cdc_buf_puts(b, " + [");
+		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->value);
+		cdc_buf_putc(b, ']');
+		break;
+	case CDC_T_UDT: {
+		int f = c->path.len == 2 ? (c->path.p[0] << 8 | c->path.p[1]) : 0;
+
+		cdc_cql_ident(b, name);
+		cdc_buf_putc(b, '.');
+		cdc_cql_ident(b, f < t->nsub ? t->field_names[f] : "?");
+		cdc_buf_puts(b, " = ");
+		if (c->deleted)
+			cdc_buf_puts(b, "null");
+		else
+			val(ev, b, CDC_RENDER_CQL, f < t->nsub ? t->sub[f] : t, &c->value);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* A cell that CQL writes with UPDATE ... SET (set removals, list appends,
+ * UDT field nulls are assignments too), as opposed to DELETE targets. */
+static int cell_is_assignment(const cdc_cell *c)
+{
+	if (!c->deleted)
+		return 1;
+	return c->col->complex && (c->col->type->kind == CDC_T_SET || c->col->type->kind == CDC_T_UDT);
+}
+
+/* Appends one statement to the CQL, inside a batch when there are several. */
+static void stmt_sep(cdc_eventer *ev, int *n)
+{
+	if (*n)
+		cdc_buf_putc(&ev->cql, ' ');
+	(*n)++;
+}
+
+/* The CQL of a row: an INSERT when everything shares the liveness timestamp
+ * and TTL, else UPDATE/DELETE statements grouped by timestamp and TTL in an
+ * unlogged batch. */
+static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u, const cdc_row *r)
+{
+	const cdc_table *t = u->table;
+	cdc_buf *q = &ev->cql;
+	uint32_t i, k;
+	int simple_insert = r->lts != CDC_TS_NONE && r->ncdel == 0, nst = 0;
+	int64_t done_ts[64];
+	int ndone = 0;
+
+	build_where(ev, m, u, m->values + r->ck_first, r->is_static ? 0 : r->nck);
+	for (i = 0; i < r->ncells && simple_insert; i++) {
+		const cdc_cell *c = &m->cells[r->cell_first + i];
+
+		if (c->col->complex || c->ts != r->lts || (c->expiring ? c->ttl : 0) != r->lttl)
+			simple_insert = 0;
+	}
+	if (simple_insert) {
+		cdc_buf_puts(q, "INSERT INTO ");
+		table_name(q, t);
+		cdc_buf_puts(q, " (");
+		for (i = 0; i < (uint32_t)t->npk; i++) {
+			if (i)
+				cdc_buf_puts(q, ", ");
+			cdc_cql_ident(q, t->pk[i]->name);
+		}
+		for (i = 0; !r->is_static && i < r->nck; i++) {
+			cdc_buf_puts(q, ", ");
+			cdc_cql_ident(q, t->ck[i]->name);
+		}
+		for (i = 0; i < r->ncells; i++) {
+			cdc_buf_puts(q, ", ");
+			cdc_cql_ident(q, m->cells[r->cell_first + i].col->name);
+		}
+		cdc_buf_puts(q, ") VALUES (");
+		for (i = 0; i < (uint32_t)t->npk; i++) {
+			if (i)
+				cdc_buf_puts(q, ", ");
+			val(ev, q, CDC_RENDER_CQL, t->pk[i]->type, &m->values[u->kc_first + i]);
+		}
+		for (i = 0; !r->is_static && i < r->nck; i++) {
+			cdc_buf_puts(q, ", ");
+			val(ev, q, CDC_RENDER_CQL, t->ck[i]->type, &m->values[r->ck_first + i]);
+		}
+		for (i = 0; i < r->ncells; i++) {
+			const cdc_cell *c = &m->cells[r->cell_first + i];
+
+			cdc_buf_puts(q, ", ");
+			if (c->deleted)
+				cdc_buf_puts(q, "null");
+			else
+				val(ev, q, CDC_RENDER_CQL, c->col->type, &c->value);
+		}
+		cdc_buf_printf(q, ") USING TIMESTAMP %" PRId64, r->lts);
+		if (r->lttl)
+			cdc_buf_printf(q, " AND TTL %" PRId32, r->lttl);
+		cdc_buf_putc(q, ';');
+		return;
+	}
+	/* general form */
+	cdc_buf_puts(q, "BEGIN UNLOGGED BATCH ");
+	if (r->lts != CDC_TS_NONE) {
+		stmt_sep(ev, &nst);
+		cdc_buf_puts(q, "INSERT INTO ");
+		table_name(q, t);
+		cdc_buf_puts(q, " (");
+		for (i = 0; i < (uint32_t)t->npk; i++) {
+			if (i)
+				cdc_buf_puts(q, ", ");
+			cdc_cql_ident(q, t->pk[i]->name);
+		}
+		for (i = 0; i < r->nck; i++) {
+			cdc_buf_puts(q, ", ");
+			cdc_cql_ident(q, t->ck[i]->name);
+		}
+		cdc_buf_puts(q, ") VALUES (");
+		for (i = 0; i < (uint32_t)t->npk; i++) {
+			if (i)
+				cdc_buf_puts(q, ", ");
+			val(ev, q, CDC_RENDER_CQL, t->pk[i]->type, &m->values[u->kc_first + i]);
+		}
+		for (i = 0; i < r->nck; i++) {
+			cdc_buf_puts(q, ", ");
+			val(ev, q, CDC_RENDER_CQL, t->ck[i]->type, &m->values[r->ck_first + i]);
+		}
+		cdc_buf_printf(q, ") USING TIMESTAMP %" PRId64, r->lts);
+		if (r->lttl)
+			cdc_buf_printf(q, " AND TTL %" PRId32, r->lttl);
+		cdc_buf_putc(q, ';');
+	}
+	for (k = 0; k < r->ncdel; k++) {
+		const cdc_complex_deletion *cd = &m->cdels[r->cdel_first + k];
+
+		stmt_sep(ev, &nst);
+		cdc_buf_puts(q, "DELETE ");
+		cdc_cql_ident(q, cd->col->name);
+		cdc_buf_puts(q, " FROM ");
+		table_name(q, t);
+		cdc_buf_printf(q, " USING TIMESTAMP %" PRId64 " WHERE ", cd->del.ts);
+		cdc_buf_put(q, ev->where.p, ev->where.len);
+		cdc_buf_putc(q, ';');
+	}
+	/* assignments and deletions, one statement per (kind, ts, ttl) group */
+	for (i = 0; i < r->ncells; i++) {
+		const cdc_cell *c = &m->cells[r->cell_first + i];
+		int assign = cell_is_assignment(c), first = 1, d;
+		int32_t ttl = c->expiring ? c->ttl : 0;
+		uint32_t j;
+
+		for (d = 0; d < ndone; d++)
+			if (done_ts[d] == (int64_t)i)
+				break;
+		if (d < ndone)
+			continue;
+		stmt_sep(ev, &nst);
+		if (assign) {
+			cdc_buf_puts(q, "UPDATE ");
+			table_name(q, t);
+			cdc_buf_printf(q, " USING TIMESTAMP %" PRId64, c->ts);
+			if (ttl)
+				cdc_buf_printf(q, " AND TTL %" PRId32, ttl);
+			cdc_buf_puts(q, " SET ");
+		} else {
+			cdc_buf_puts(q, "DELETE ");
+		}
+		for (j = i; j < r->ncells; j++) {
+			const cdc_cell *o = &m->cells[r->cell_first + j];
+
+			if (cell_is_assignment(o) != assign || o->ts != c->ts || (o->expiring ? o->ttl : 0) != ttl)
+				continue;
+			if (!first)
+				cdc_buf_puts(q, ", ");
+			first = 0;
+			cql_cell(ev, q, o);
+			if (j != i && ndone < 64)
+				done_ts[ndone++] = (int64_t)j;
+		}
+		if (!assign) {
+			cdc_buf_puts(q, " FROM ");
+			table_name(q, t);
+			cdc_buf_printf(q, " USING TIMESTAMP %" PRId64, c->ts);
+		}
+		cdc_buf_puts(q, " WHERE ");
+		cdc_buf_put(q, ev->where.p, ev->where.len);
+		cdc_buf_putc(q, ';');
+	}
+	if (nst == 1) { /* one statement: drop the batch wrapper */
+		size_t pre = strlen("BEGIN UNLOGGED BATCH ");
+
+		memmove(q->p, q->p + pre, q->len - pre);
+		q->len -= pre;
+	} else {
+		cdc_buf_puts(q, " APPLY BATCH;");
+	}
+}
+
+static int emit_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u, const cdc_row *r,
+		    const cdc_event_source *src, cdc_event_fn fn, void *opaque)
+{
+	const char *op;
+	int64_t ts = CDC_TS_NONE;
+	uint32_t i;
+	int live = 0, rc, n = 0;
+
+	if (r->del.ts != CDC_TS_NONE) {
+		begin(ev, "delete_row", m, u);
+		cdc_buf_puts(&ev->json, ",\"clustering\":");
+		json_columns(ev, u->table->ck, m->values + r->ck_first, r->nck);
+		build_where(ev, m, u, m->values + r->ck_first, r->nck);
+		cdc_buf_puts(&ev->cql, "DELETE FROM ");
+		table_name(&ev->cql, u->table);
+		cdc_buf_printf(&ev->cql, " USING TIMESTAMP %" PRId64 " WHERE ", r->del.ts);
+		cdc_buf_put(&ev->cql, ev->where.p, ev->where.len);
+		cdc_buf_putc(&ev->cql, ';');
+		if ((rc = finish(ev, u, r->del.ts, src, fn, opaque)) != 0)
+			return rc;
+		n++;
+	}
+	if (r->lts == CDC_TS_NONE && r->ncells == 0 && r->ncdel == 0)
+		return n;
+	for (i = 0; i < r->ncells; i++) {
+		const cdc_cell *c = &m->cells[r->cell_first + i];
+
+		live |= cell_is_live(c) || c->col->complex;
+		if (c->ts > ts)
+			ts = c->ts;
+	}
+	for (i = 0; i < r->ncdel; i++)
+		if (m->cdels[r->cdel_first + i].del.ts > ts)
+			ts = m->cdels[r->cdel_first + i].del.ts;
+	if (r->lts != CDC_TS_NONE) {
+		op = "insert";
+		if (r->lts > ts)
+			ts = r->lts;
+	} else {
+		op = live ? "update" : "delete_cells";
+	}
+	begin(ev, op, m, u);
+	if (r->is_static) {
+		cdc_buf_puts(&ev->json, ",\"static\":true");
+	} else {
+		cdc_buf_puts(&ev->json, ",\"clustering\":");
+		json_columns(ev, u->table->ck, m->values + r->ck_first, r->nck);
+	}
+	if (r->lttl)
+		cdc_buf_printf(&ev->json, ",\"ttl\":%" PRId32 ",\"expires\":%" PRId64, r->lttl, r->lldt);
+	json_cells(ev, m, r);
+	cql_row(ev, m, u, r);
+	if ((rc = finish(ev, u, ts, src, fn, opaque)) != 0)
+		return rc;
+	return n + 1;
+}
+
+/* ---- range tombstones ---- */
+
+static int is_open(uint8_t kind)
+{
+	return kind == CDC_RT_INCL_START_BOUND || kind == CDC_RT_EXCL_START_BOUND;
+}
+
+static void json_bound(cdc_eventer *ev, const char *name, const cdc_update *u, const cdc_mutation *m,
+		       const cdc_rt_marker *b, int inclusive)
+{
+	cdc_buf_printf(&ev->json, ",\"%s\":{\"clustering\":", name);
+	json_columns(ev, u->table->ck, m->values + b->v_first, b->nv);
+	cdc_buf_printf(&ev->json, ",\"inclusive\":%s}", inclusive ? "true" : "false");
+}
+
+/* The WHERE restrictions of a slice between two bounds (in clustering order). */
+static void cql_slice(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
+		      const cdc_rt_marker *s, int s_incl, const cdc_rt_marker *e, int e_incl)
+{
+	const cdc_table *t = u->table;
+	cdc_buf *q = &ev->cql;
+	uint32_t common = 0, i;
+	const cdc_value *sv = m->values + s->v_first, *evv = m->values + e->v_first;
+
+	while (common < s->nv && common < e->nv && sv[common].len == evv[common].len &&
+	       memcmp(sv[common].p, evv[common].p, sv[common].len) == 0)
+		common++;
+	/* both bounds stop at the common prefix: it is an equality on a prefix */
+	build_where(ev, m, u, sv, common);
+	cdc_buf_put(q, ev->where.p, ev->where.len);
+	for (i = 0; i < 2; i++) {
+		const cdc_rt_marker *b = i == 0 ? s : e;
+		const cdc_value *bv = m->values + b->v_first;
+		int incl = i == 0 ? s_incl : e_incl;
+		uint32_t extra = b->nv - common, k;
+		int desc, lower;
+
+		if (b->nv <= common)
+			continue;
+		desc = t->ck[common]->desc;
+		lower = (i == 0) != desc; /* a start bound is a lower value unless DESC */
+		cdc_buf_puts(q, " AND ");
+		if (extra > 1)
+			cdc_buf_putc(q, '(');
+		for (k = common; k < b->nv; k++) {
+			if (k > common)
+				cdc_buf_puts(q, ", ");
+			cdc_cql_ident(q, t->ck[k]->name);
+		}
+		if (extra > 1)
+			cdc_buf_putc(q, ')');
+		cdc_buf_puts(q, lower ? (incl ? " >= " : " > ") : (incl ? " <= " : " < "));
+		if (extra > 1)
+			cdc_buf_putc(q, '(');
+		for (k = common; k < b->nv; k++) {
+			if (k > common)
+				cdc_buf_puts(q, ", ");
+			val(ev, q, CDC_RENDER_CQL, t->ck[k]->type, &bv[k]);
+		}
+		if (extra > 1)
+			cdc_buf_putc(q, ')');
+	}
+}
+
+static int emit_range(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
+		      const cdc_rt_marker *s, int s_incl, const cdc_rt_marker *e, int e_incl,
+		      cdc_deletion del, const cdc_event_source *src, cdc_event_fn fn, void *opaque)
+{
+	begin(ev, "delete_range", m, u);
+	if (s->nv)
+		json_bound(ev, "start", u, m, s, s_incl);
+	if (e->nv)
+		json_bound(ev, "end", u, m, e, e_incl);
+	cdc_buf_puts(&ev->cql, "DELETE FROM ");
+	table_name(&ev->cql, u->table);
+	cdc_buf_printf(&ev->cql, " USING TIMESTAMP %" PRId64 " WHERE ", del.ts);
+	cql_slice(ev, m, u, s, s_incl, e, e_incl);
+	cdc_buf_putc(&ev->cql, ';');
+	return finish(ev, u, del.ts, src, fn, opaque);
+}
+
+static int emit_ranges(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
+		       const cdc_event_source *src, cdc_event_fn fn, void *opaque, int *count)
+{
+	const cdc_rt_marker *open = NULL;
+	int open_incl = 0, rc;
+	cdc_deletion open_del = { CDC_TS_NONE, 0 };
+	uint32_t i;
+
+	for (i = 0; i < u->nrt; i++) {
+		const cdc_rt_marker *k = &m->rts[u->rt_first + i];
+
+		if (is_open(k->kind)) {
+			open = k;
+			open_incl = k->kind == CDC_RT_INCL_START_BOUND;
+			open_del = k->del;
+			continue;
+		}
+		if (!open) {
+			cdc_error(ev->errstr, ev->errlen, "range tombstone closes with no open bound");
+			return -1;
+		}
+		/* a close bound, or a boundary: closes one range (and opens the next) */
+		rc = emit_range(ev, m, u, open, open_incl, k,
+				k->kind == CDC_RT_INCL_END_BOUND || k->kind == CDC_RT_INCL_END_EXCL_START_BOUNDARY,
+				open_del, src, fn, opaque);
+		if (rc != 0)
+			return rc;
+		(*count)++;
+		open = NULL;
+		if (k->kind == CDC_RT_EXCL_END_INCL_START_BOUNDARY || k->kind == CDC_RT_INCL_END_EXCL_START_BOUNDARY) {
+			open = k;
+			open_incl = k->kind == CDC_RT_EXCL_END_INCL_START_BOUNDARY;
+			open_del = k->del2;
+		}
+	}
+	return 0;
+}
+
+int cdc_events_emit(cdc_eventer *ev, const cdc_mutation *m, const cdc_event_source *src,
+		    cdc_event_fn fn, void *opaque, char *errstr, size_t errlen)
+{
+	uint32_t i, r;
+	int count = 0, rc;
+
+	ev->errstr = errstr;
+	ev->errlen = errlen;
+	ev->failed = 0;
+	for (i = 0; i < m->nupdates; i++) {
+		const cdc_update *u = &m->updates[i];
+
+		if (!u->table->cdc)
+			continue;
+		if (u->pdel.ts != CDC_TS_NONE) {
+			begin(ev, "delete_partition", m, u);
+			build_where(ev, m, u, NULL, 0);
+			cdc_buf_puts(&ev->cql, "DELETE FROM ");
+			table_name(&ev->cql, u->table);
+			cdc_buf_printf(&ev->cql, " USING TIMESTAMP %" PRId64 " WHERE ", u->pdel.ts);
+			cdc_buf_put(&ev->cql, ev->where.p, ev->where.len);
+			cdc_buf_putc(&ev->cql, ';');
+			if ((rc = finish(ev, u, u->pdel.ts, src, fn, opaque)) != 0)
+				return rc < 0 ? -1 : count;
+			count++;
+		}
+		if ((rc = emit_ranges(ev, m, u, src, fn, opaque, &count)) != 0)
+			return -1;
+		for (r = 0; r < u->nrows; r++) {
+			rc = emit_row(ev, m, u, &m->rows[u->row_first + r], src, fn, opaque);
+			if (rc < 0)
+				return -1;
+			count += rc;
+		}
+	}
+	return ev->failed ? -1 : count;
+}

@@ -1,0 +1,221 @@
+/* replay.c - `cdctail replay`: segments → mutations → events → JSON lines. */
+#include "replay.h"
+#include "err.h"
+#include "event.h"
+#include "mutation.h"
+#include "segment.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct seg_ref {
+	char *path;
+	int64_t id;
+} seg_ref;
+
+typedef struct seg_list {
+	seg_ref *v;
+	size_t n, cap;
+} seg_list;
+
+static int add_seg(seg_list *l, const char *path, int64_t id)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		seg_ref *nv = realloc(l->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n].path = strdup(path);
+	if (!l->v[l->n].path)
+		return -1;
+	l->v[l->n++].id = id;
+	return 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const seg_ref *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Collects segment files: a directory contributes its CommitLog-*.log. */
+static int collect(seg_list *l, char *const *paths, int n, unsigned long *faults)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct stat st;
+		int64_t id = 0;
+
+		if (stat(paths[i], &st) != 0) {
+			fprintf(stderr, "cdctail: %s: %s\n", paths[i], strerror(errno));
+			(*faults)++;
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			DIR *d = opendir(paths[i]);
+			struct dirent *e;
+			char full[4096];
+
+			if (!d) {
+				fprintf(stderr, "cdctail: %s: %s\n", paths[i], strerror(errno));
+				(*faults)++;
+				continue;
+			}
+			while ((e = readdir(d)) != NULL) {
+				if (cdc_segment_parse_name(e->d_name, NULL, &id) != 0)
+					continue;
+				snprintf(full, sizeof(full), "%s/%s", paths[i], e->d_name);
+				if (add_seg(l, full, id) != 0) {
+					closedir(d);
+					return -1;
+				}
+			}
+			closedir(d);
+		} else {
+			cdc_segment_parse_name(paths[i], NULL, &id);
+			if (add_seg(l, paths[i], id) != 0)
+				return -1;
+		}
+	}
+	qsort(l->v, l->n, sizeof(*l->v), by_id);
+	return 0;
+}
+
+typedef struct sink_ctx {
+	FILE *out;
+	unsigned long events;
+} sink_ctx;
+
+static int write_line(void *opaque, const cdc_update *u, const char *json, size_t len)
+{
+	sink_ctx *s = opaque;
+
+	(void)u;
+	if (fwrite(json, 1, len, s->out) != len || fputc('\n', s->out) == EOF)
+		return -1;
+	s->events++;
+	return 0;
+}
+
+/* Whether an unknown table id was already reported. */
+static int seen_unknown(uint8_t (*ids)[16], size_t *n, const uint8_t id[16])
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (memcmp(ids[i], id, 16) == 0)
+			return 1;
+	if (*n < 256)
+		memcpy(ids[(*n)++], id, 16);
+	return 0;
+}
+
+static int replay_one(const cdc_replay_opts *o, const char *path, cdc_decoder *dec, cdc_eventer *ev,
+		      sink_ctx *sink, cdc_replay_stats *st, uint8_t (*unknown)[16], size_t *nunknown)
+{
+	char errstr[CDC_ERRSTR_SIZE], idxpath[4096], uuid[37];
+	const cdc_descriptor *d;
+	cdc_segment *seg;
+	cdc_index idx;
+	cdc_item it;
+	int r;
+
+	if (cdc_segment_open(&seg, path, errstr, sizeof(errstr)) != 0) {
+		fprintf(stderr, "cdctail: %s\n", errstr);
+		st->faults++;
+		return 0;
+	}
+	st->segments++;
+	d = cdc_segment_descriptor(seg);
+	if (!o->ignore_index && cdc_index_path_for(path, idxpath, sizeof(idxpath)) == 0 &&
+	    cdc_index_read(idxpath, &idx, errstr, sizeof(errstr)) == 0 && !idx.completed)
+		cdc_segment_set_limit(seg, idx.offset);
+	while ((r = cdc_segment_next(seg, &it, errstr, sizeof(errstr))) == 1) {
+		cdc_event_source src = { o->node, d->id, 0, d->version };
+		cdc_mutation m;
+		int rc;
+
+		if (it.kind == CDC_ITEM_ERROR) {
+			fprintf(stderr, "cdctail: %s\n", errstr);
+			st->faults++;
+			continue;
+		}
+		if (it.kind != CDC_ITEM_ENTRY)
+			continue;
+		st->entries++;
+		src.entry_offset = it.entry.offset;
+		rc = cdc_decode(dec, it.entry.body, it.entry.size, d->messaging_version, &m, errstr, sizeof(errstr));
+		if (rc == CDC_DECODE_UNKNOWN_TABLE) {
+			st->unknown_table_entries++;
+			if (!seen_unknown(unknown, nunknown, m.missing_table)) {
+				cdc_uuid_format(m.missing_table, uuid);
+				fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": table %s is not in the schema; its entries are skipped\n",
+					path, it.entry.offset, uuid);
+			}
+			continue;
+		}
+		if (rc != 0) {
+			fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": %s; entry skipped\n", path,
+				it.entry.offset, errstr);
+			st->faults++;
+			continue;
+		}
+		if (cdc_events_emit(ev, &m, &src, write_line, sink, errstr, sizeof(errstr)) < 0) {
+			if (ferror(sink->out)) {
+				cdc_segment_destroy(seg);
+				return -1;
+			}
+			fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": %s; entry skipped\n", path,
+				it.entry.offset, errstr);
+			st->faults++;
+		}
+	}
+	if (r < 0) {
+		fprintf(stderr, "cdctail: %s\n", errstr);
+		st->faults++;
+	}
+	cdc_segment_destroy(seg);
+	return 0;
+}
+
+int cdc_replay(const cdc_replay_opts *o, char *const *paths, int npaths, cdc_replay_stats *st,
+	       char *errstr, size_t errlen)
+{
+	seg_list l = { 0 };
+	cdc_decoder *dec = cdc_decoder_new(o->schema);
+	cdc_eventer *ev = cdc_eventer_new();
+	sink_ctx sink = { o->out, 0 };
+	uint8_t (*unknown)[16] = calloc(256, 16);
+	size_t nunknown = 0, i;
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (!dec || !ev || !unknown || collect(&l, paths, npaths, &st->faults) != 0) {
+		rc = cdc_error(errstr, errlen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < l.n && rc == 0; i++)
+		if (replay_one(o, l.v[i].path, dec, ev, &sink, st, unknown, &nunknown) != 0)
+			rc = cdc_error(errstr, errlen, "writing events: %s", strerror(errno));
+	if (rc == 0 && fflush(o->out) != 0)
+		rc = cdc_error(errstr, errlen, "writing events: %s", strerror(errno));
+	st->events = sink.events;
+out:
+	for (i = 0; i < l.n; i++)
+		free(l.v[i].path);
+	free(l.v);
+	free(unknown);
+	cdc_decoder_destroy(dec);
+	cdc_eventer_destroy(ev);
+	return rc;
+}

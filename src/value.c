@@ -1,0 +1,587 @@
+/* value.c - exact rendering of serialized values as JSON and CQL literals. */
+#include "value.h"
+#include "err.h"
+#include "mutation.h"
+#include "vint.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+typedef struct vctx {
+	cdc_buf *out;
+	cdc_render how;
+	char *errstr;
+	size_t errlen;
+	const uint8_t *base;  /* start of the outermost value, for offsets */
+} vctx;
+
+static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n);
+
+static int fail(vctx *c, const cdc_type *t, const uint8_t *at, const char *what)
+{
+	static const char *names[] = { "ascii", "bigint", "blob", "boolean", "counter", "date", "decimal",
+				       "double", "duration", "float", "inet", "int", "smallint", "text", "time",
+				       "timestamp", "timeuuid", "tinyint", "uuid", "varint", "list", "set", "map",
+				       "tuple", "udt", "vector", "empty", "custom" };
+
+	size_t k = (size_t)t->kind;
+
+	return cdc_error(c->errstr, c->errlen, "%s value, byte %td: %s",
+			 k < sizeof(names) / sizeof(names[0]) ? names[k] : "?", at - c->base, what);
+}
+
+static uint64_t be(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void put_i64(cdc_buf *b, int64_t v)
+{
+	char tmp[24];
+	int i = 24;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--i] = '-';
+	cdc_buf_put(b, tmp + i, (size_t)(24 - i));
+}
+
+/* Shortest decimal text that reads back to the same float/double. */
+static void put_real(vctx *c, double d, int is_float)
+{
+	char tmp[40];
+	int p;
+
+	if (isnan(d)) {
+		cdc_buf_puts(c->out, c->how == CDC_RENDER_JSON ? "\"NaN\"" : "NaN");
+		return;
+	}
+	if (isinf(d)) {
+		cdc_buf_puts(c->out, c->how == CDC_RENDER_JSON ? (d > 0 ? "\"Infinity\"" : "\"-Infinity\"")
+							     : (d > 0 ? "Infinity" : "-Infinity"));
+		return;
+	}
+	for (p = 1; p <= 17; p++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", p, d);
+		if (is_float ? strtof(tmp, NULL) == (float)d : strtod(tmp, NULL) == d)
+			break;
+	}
+	/* CQL reads "1e+10" fine, and JSON too; make integral values look real for CQL */
+	cdc_buf_puts(c->out, tmp);
+	if (c->how == CDC_RENDER_CQL && !strpbrk(tmp, ".eEn"))
+		cdc_buf_puts(c->out, ".0");
+}
+
+/* Two's complement big-endian integer of any length, in decimal. */
+static int put_varint(vctx *c, const uint8_t *v, size_t n, int32_t scale)
+{
+	uint8_t mag[4096];
+	char digits[10000];
+	size_t nd = 0, i, len = n;
+	int neg = n && (v[0] & 0x80);
+
+	if (n > sizeof(mag))
+		return -1;
+	for (i = 0; i < n; i++)
+		mag[i] = neg ? (uint8_t)~v[i] : v[i];
+	if (neg) { /* magnitude = ~v + 1 */
+		for (i = n; i-- > 0;)
+			if (++mag[i] != 0)
+				break;
+	}
+	/* repeated division by 10 */
+	for (;;) {
+		unsigned rem = 0;
+		int nonzero = 0;
+
+		for (i = 0; i < len; i++) {
+			unsigned cur = rem << 8 | mag[i];
+
+			mag[i] = (uint8_t)(cur / 10);
+			rem = cur % 10;
+			nonzero |= mag[i];
+		}
+		if (nd >= sizeof(digits) - 1)
+			return -1;
+		digits[nd++] = (char)('0' + rem);
+		if (!nonzero)
+			break;
+	}
+	if (neg)
+		cdc_buf_putc(c->out, '-');
+	if (scale <= 0) {
+		for (i = nd; i-- > 0;)
+			cdc_buf_putc(c->out, digits[i]);
+		if (scale < 0) /* unscaled * 10^-scale: exact as an exponent */
+			cdc_buf_printf(c->out, "E+%" PRId32, -scale);
+		return 0;
+	}
+	if ((size_t)scale >= nd) {
+		cdc_buf_puts(c->out, "0.");
+		for (i = (size_t)scale; i > nd; i--)
+			cdc_buf_putc(c->out, '0');
+		for (i = nd; i-- > 0;)
+			cdc_buf_putc(c->out, digits[i]);
+		return 0;
+	}
+	for (i = nd; i-- > 0;) {
+		cdc_buf_putc(c->out, digits[i]);
+		if (i == (size_t)scale)
+			cdc_buf_putc(c->out, '.');
+	}
+	return 0;
+}
+
+static void put_uuid(vctx *c, const uint8_t *v)
+{
+	char u[37];
+
+	cdc_uuid_format(v, u);
+	if (c->how == CDC_RENDER_JSON)
+		cdc_buf_printf(c->out, "\"%s\"", u);
+	else
+		cdc_buf_puts(c->out, u);
+}
+
+/* Civil date from days since 1970-01-01 (proleptic Gregorian). */
+static void civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	yoe = z - era * 146097;
+	yoe = (yoe - yoe / 1460 + yoe / 36524 - yoe / 146096) / 365;
+	doy = z - era * 146097 - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static void quote_open(vctx *c)
+{
+	cdc_buf_putc(c->out, c->how == CDC_RENDER_JSON ? '"' : '\'');
+}
+
+static void put_text(vctx *c, const uint8_t *v, size_t n)
+{
+	size_t i, run = 0;
+
+	if (c->how == CDC_RENDER_JSON) {
+		cdc_buf_json_str(c->out, (const char *)v, n);
+		return;
+	}
+	cdc_buf_putc(c->out, '\'');
+	for (i = 0; i < n; i++) {
+		if (v[i] == '\'') {
+			cdc_buf_put(c->out, v + run, i + 1 - run);
+			cdc_buf_putc(c->out, '\'');
+			run = i + 1;
+		}
+	}
+	cdc_buf_put(c->out, v + run, n - run);
+	cdc_buf_putc(c->out, '\'');
+}
+
+static int32_t zigzag32(uint64_t u)
+{
+	return (int32_t)((int64_t)(u >> 1) ^ -(int64_t)(u & 1));
+}
+
+/* Elements of a frozen collection / tuple / UDT: int32 length (-1 null). */
+static int element(vctx *c, const cdc_type *t, const cdc_type *et, const uint8_t *v, size_t n,
+		   size_t *off, int allow_null)
+{
+	int32_t len;
+
+	if (n - *off < 4)
+		return fail(c, t, v + *off, "truncated element length");
+	len = (int32_t)be(v + *off, 4);
+	*off += 4;
+	if (len < 0) {
+		if (!allow_null)
+			return fail(c, t, v + *off, "null element in a collection");
+		cdc_buf_puts(c->out, "null");
+		return 0;
+	}
+	if ((size_t)len > n - *off)
+		return fail(c, t, v + *off, "element runs past the value");
+	if (render(c, et, v + *off, (size_t)len) != 0)
+		return -1;
+	*off += (size_t)len;
+	return 0;
+}
+
+static int render_collection(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
+{
+	size_t off = 4;
+	int32_t count, i;
+	int json = c->how == CDC_RENDER_JSON;
+
+	if (n < 4)
+		return fail(c, t, v, "truncated element count");
+	count = (int32_t)be(v, 4);
+	if (count < 0 || (size_t)count > n)
+		return fail(c, t, v, "impossible element count");
+	cdc_buf_putc(c->out, t->kind == CDC_T_LIST || json ? '[' : '{');
+	for (i = 0; i < count; i++) {
+		if (i)
+			cdc_buf_puts(c->out, json ? "," : ", ");
+		if (t->kind == CDC_T_MAP) {
+			if (json)
+				cdc_buf_putc(c->out, '[');
+			if (element(c, t, t->sub[0], v, n, &off, 0) != 0)
+				return -1;
+			cdc_buf_puts(c->out, json ? "," : ": ");
+			if (element(c, t, t->sub[1], v, n, &off, 0) != 0)
+				return -1;
+			if (json)
+				cdc_buf_putc(c->out, ']');
+		} else if (element(c, t, t->sub[0], v, n, &off, 0) != 0) {
+			return -1;
+		}
+	}
+	if (off != n)
+		return fail(c, t, v + off, "bytes left after the last element");
+	cdc_buf_putc(c->out, t->kind == CDC_T_LIST || json ? ']' : '}');
+	return 0;
+}
+
+static int render_fields(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
+{
+	size_t off = 0;
+	int i, json = c->how == CDC_RENDER_JSON, udt = t->kind == CDC_T_UDT;
+
+	cdc_buf_putc(c->out, udt ? '{' : json ? '[' : '(');
+	for (i = 0; i < t->nsub && off < n; i++) {
+		if (i)
+			cdc_buf_puts(c->out, json ? "," : ", ");
+		if (udt) {
+			if (json) {
+				cdc_buf_json_str(c->out, t->field_names[i], strlen(t->field_names[i]));
+				cdc_buf_putc(c->out, ':');
+			} else {
+				cdc_cql_ident(c->out, t->field_names[i]);
+				cdc_buf_puts(c->out, ": ");
+			}
+		}
+		if (element(c, t, t->sub[i], v, n, &off, 1) != 0)
+			return -1;
+	}
+	if (off != n)
+		return fail(c, t, v + off, "bytes left after the last field");
+	cdc_buf_putc(c->out, udt ? '}' : json ? ']' : ')');
+	return 0;
+}
+
+static int render_vector(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
+{
+	const cdc_type *et = t->sub[0];
+	size_t off = 0;
+	int i;
+
+	cdc_buf_putc(c->out, '[');
+	for (i = 0; i < t->vector_dim; i++) {
+		uint64_t len;
+		size_t k;
+
+		if (i)
+			cdc_buf_puts(c->out, c->how == CDC_RENDER_JSON ? "," : ", ");
+		if (et->fixed_len >= 0) {
+			len = (uint64_t)et->fixed_len;
+		} else {
+			k = cdc_uvint(v + off, n - off, &len);
+			if (!k)
+				return fail(c, t, v + off, "truncated element length");
+			off += k;
+		}
+		if (len > n - off)
+			return fail(c, t, v + off, "element runs past the value");
+		if (render(c, et, v + off, (size_t)len) != 0)
+			return -1;
+		off += (size_t)len;
+	}
+	if (off != n)
+		return fail(c, t, v + off, "bytes left after the last element");
+	cdc_buf_putc(c->out, ']');
+	return 0;
+}
+
+static int render_duration(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
+{
+	uint64_t u[3];
+	int64_t months, days, nanos;
+	size_t off = 0, k;
+	int i, neg;
+	static const struct { const char *unit; int64_t ns; } parts[] = {
+		{ "h", 3600000000000LL }, { "m", 60000000000LL }, { "s", 1000000000LL },
+		{ "ms", 1000000LL }, { "us", 1000LL }, { "ns", 1LL },
+	};
+
+	for (i = 0; i < 3; i++) {
+		k = cdc_uvint(v + off, n - off, &u[i]);
+		if (!k)
+			return fail(c, t, v + off, "truncated duration field");
+		off += k;
+	}
+	if (off != n)
+		return fail(c, t, v + off, "bytes left after the duration");
+	months = zigzag32(u[0]);
+	days = zigzag32(u[1]);
+	nanos = (int64_t)(u[2] >> 1) ^ -(int64_t)(u[2] & 1);
+	neg = months < 0 || days < 0 || nanos < 0;
+	if (c->how == CDC_RENDER_JSON)
+		cdc_buf_putc(c->out, '"');
+	if (neg) {
+		cdc_buf_putc(c->out, '-');
+		months = -months;
+		days = -days;
+		nanos = -nanos;
+	}
+	if (months / 12)
+		cdc_buf_printf(c->out, "%" PRId64 "y", months / 12);
+	if (months % 12)
+		cdc_buf_printf(c->out, "%" PRId64 "mo", months % 12);
+	if (days)
+		cdc_buf_printf(c->out, "%" PRId64 "d", days);
+	for (i = 0; i < 6; i++) {
+		if (nanos / parts[i].ns) {
+			cdc_buf_printf(c->out, "%" PRId64 "%s", nanos / parts[i].ns, parts[i].unit);
+			nanos %= parts[i].ns;
+		}
+	}
+	if (!months && !days && !u[2])
+		cdc_buf_puts(c->out, "0s");
+	if (c->how == CDC_RENDER_JSON)
+		cdc_buf_putc(c->out, '"');
+	return 0;
+}
+
+static int fixed(vctx *c, const cdc_type *t, const uint8_t *v, size_t n, size_t want)
+{
+	if (n != want) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "%zu bytes, expected %zu", n, want);
+		return fail(c, t, v, what);
+	}
+	return 0;
+}
+
+static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
+{
+	int json = c->how == CDC_RENDER_JSON;
+
+	if (n == 0 && t->kind != CDC_T_TEXT && t->kind != CDC_T_ASCII && t->kind != CDC_T_BLOB &&
+	    t->kind != CDC_T_CUSTOM && t->kind != CDC_T_EMPTY) {
+		cdc_buf_puts(c->out, "null");
+		return 0;
+	}
+	switch (t->kind) {
+	case CDC_T_ASCII:
+	case CDC_T_TEXT:
+		put_text(c, v, n);
+		return 0;
+	case CDC_T_BLOB:
+	case CDC_T_CUSTOM:
+	case CDC_T_EMPTY:
+		if (json)
+			cdc_buf_puts(c->out, "\"0x");
+		else
+			cdc_buf_puts(c->out, "0x");
+		cdc_buf_hex(c->out, v, n);
+		if (json)
+			cdc_buf_putc(c->out, '"');
+		return 0;
+	case CDC_T_BOOLEAN:
+		if (fixed(c, t, v, n, 1))
+			return -1;
+		cdc_buf_puts(c->out, v[0] ? "true" : "false");
+		return 0;
+	case CDC_T_TINYINT:
+		if (fixed(c, t, v, n, 1))
+			return -1;
+		put_i64(c->out, (int8_t)v[0]);
+		return 0;
+	case CDC_T_SMALLINT:
+		if (fixed(c, t, v, n, 2))
+			return -1;
+		put_i64(c->out, (int16_t)be(v, 2));
+		return 0;
+	case CDC_T_INT:
+		if (fixed(c, t, v, n, 4))
+			return -1;
+		put_i64(c->out, (int32_t)be(v, 4));
+		return 0;
+	case CDC_T_BIGINT:
+	case CDC_T_COUNTER:
+		if (fixed(c, t, v, n, 8))
+			return -1;
+		put_i64(c->out, (int64_t)be(v, 8));
+		return 0;
+	case CDC_T_TIMESTAMP: {
+		int64_t ms, days, sod, y;
+		unsigned mo, d;
+
+		if (fixed(c, t, v, n, 8))
+			return -1;
+		ms = (int64_t)be(v, 8);
+		if (!json) {
+			put_i64(c->out, ms);
+			return 0;
+		}
+		days = ms / 86400000 - (ms % 86400000 < 0);
+		sod = ms - days * 86400000;
+		civil(days, &y, &mo, &d);
+		cdc_buf_printf(c->out, "\"%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ\"", y, mo, d,
+			       (int)(sod / 3600000), (int)(sod / 60000 % 60), (int)(sod / 1000 % 60), (int)(sod % 1000));
+		return 0;
+	}
+	case CDC_T_DATE: {
+		int64_t y;
+		unsigned mo, d;
+
+		if (fixed(c, t, v, n, 4))
+			return -1;
+		civil((int64_t)be(v, 4) - (1LL << 31), &y, &mo, &d);
+		quote_open(c);
+		cdc_buf_printf(c->out, "%04" PRId64 "-%02u-%02u", y, mo, d);
+		quote_open(c);
+		return 0;
+	}
+	case CDC_T_TIME: {
+		int64_t ns;
+
+		if (fixed(c, t, v, n, 8))
+			return -1;
+		ns = (int64_t)be(v, 8);
+		if (ns < 0 || ns >= 86400000000000LL)
+			return fail(c, t, v, "time of day out of range");
+		quote_open(c);
+		cdc_buf_printf(c->out, "%02d:%02d:%02d.%09d", (int)(ns / 3600000000000LL),
+			       (int)(ns / 60000000000LL % 60), (int)(ns / 1000000000LL % 60),
+			       (int)(ns % 1000000000LL));
+		quote_open(c);
+		return 0;
+	}
+	case CDC_T_FLOAT: {
+		uint32_t u;
+		float f;
+
+		if (fixed(c, t, v, n, 4))
+			return -1;
+		u = (uint32_t)be(v, 4);
+		memcpy(&f, &u, 4);
+		put_real(c, f, 1);
+		return 0;
+	}
+	case CDC_T_DOUBLE: {
+		uint64_t u;
+		double d;
+
+		if (fixed(c, t, v, n, 8))
+			return -1;
+		u = be(v, 8);
+		memcpy(&d, &u, 8);
+		put_real(c, d, 0);
+		return 0;
+	}
+	case CDC_T_UUID:
+	case CDC_T_TIMEUUID:
+		if (fixed(c, t, v, n, 16))
+			return -1;
+		put_uuid(c, v);
+		return 0;
+	case CDC_T_INET: {
+		char a[INET6_ADDRSTRLEN];
+
+		if (n != 4 && n != 16)
+			return fail(c, t, v, "an address is 4 or 16 bytes");
+		inet_ntop(n == 4 ? AF_INET : AF_INET6, v, a, sizeof(a));
+		quote_open(c);
+		cdc_buf_puts(c->out, a);
+		quote_open(c);
+		return 0;
+	}
+	case CDC_T_VARINT:
+		if (json)
+			cdc_buf_putc(c->out, '"');
+		if (put_varint(c, v, n, 0) != 0)
+			return fail(c, t, v, "varint too long");
+		if (json)
+			cdc_buf_putc(c->out, '"');
+		return 0;
+	case CDC_T_DECIMAL:
+		if (n < 5)
+			return fail(c, t, v, "a decimal needs a 4-byte scale and digits");
+		if (json)
+			cdc_buf_putc(c->out, '"');
+		if (put_varint(c, v + 4, n - 4, (int32_t)be(v, 4)) != 0)
+			return fail(c, t, v, "decimal too long");
+		if (json)
+			cdc_buf_putc(c->out, '"');
+		return 0;
+	case CDC_T_DURATION:
+		return render_duration(c, t, v, n);
+	case CDC_T_LIST:
+	case CDC_T_SET:
+	case CDC_T_MAP:
+		return render_collection(c, t, v, n);
+	case CDC_T_TUPLE:
+	case CDC_T_UDT:
+		return render_fields(c, t, v, n);
+	case CDC_T_VECTOR:
+		return render_vector(c, t, v, n);
+	default:
+		break;
+	}
+	return fail(c, t, v, "unknown type");
+}
+
+int cdc_value_render(cdc_buf *out, cdc_render how, const cdc_type *t, const uint8_t *v, size_t n,
+		     char *errstr, size_t errlen)
+{
+	vctx c = { out, how, errstr, errlen, v };
+	size_t mark = out->len;
+
+	if (render(&c, t, v, n) != 0) {
+		out->len = mark;
+		return -1;
+	}
+	return 0;
+}
+
+void cdc_cql_ident(cdc_buf *out, const char *name)
+{
+	const char *p;
+	int plain = *name && !(*name >= '0' && *name <= '9');
+
+	for (p = name; *p && plain; p++)
+		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+	if (plain) {
+		cdc_buf_puts(out, name);
+		return;
+	}
+	cdc_buf_putc(out, '"');
+	for (p = name; *p; p++) {
+		if (*p == '"')
+			cdc_buf_putc(out, '"');
+		cdc_buf_putc(out, *p);
+	}
+	cdc_buf_putc(out, '"');
+}
