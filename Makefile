@@ -43,13 +43,14 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 .DEFAULT_GOAL := all
 .PHONY: all asan unit test fuzz fuzz-build bench install clean demo
 
-DEMO_SEGMENT ?= $(firstword $(wildcard fixtures/5.0/seed/cdc_raw/CommitLog-*.log))
+DEMO_CASE ?= fixtures/5.0/seed
 
-# The README's first command: build deps if missing, build, run on a fixture.
+# The README's first command: build deps if missing, build, and replay a
+# segment a real Cassandra 5.0 wrote into JSON events on stdout.
 demo:
 	scripts/deps.sh --build
 	$(MAKE) cdctail
-	./cdctail dump $(DEMO_SEGMENT)
+	./cdctail replay --schema $(DEMO_CASE)/schema.json $(DEMO_CASE)/cdc_raw 2>/dev/null | head -20
 
 all: cdctail
 

@@ -123,11 +123,13 @@ static int put_varint(vctx *c, const uint8_t *v, size_t n, int32_t scale)
 	}
 	if (neg)
 		cdc_buf_putc(c->out, '-');
-	if (scale <= 0) {
+	if (scale <= 0 || (size_t)scale > nd + 24) {
+		/* unscaled * 10^-scale, exact as an exponent when plain digits would
+		 * be long (BigDecimal's scale spans 32 bits) */
 		for (i = nd; i-- > 0;)
 			cdc_buf_putc(c->out, digits[i]);
-		if (scale < 0) /* unscaled * 10^-scale: exact as an exponent */
-			cdc_buf_printf(c->out, "E+%" PRId32, -scale);
+		if (scale != 0)
+			cdc_buf_printf(c->out, "E%+" PRId64, -(int64_t)scale);
 		return 0;
 	}
 	if ((size_t)scale >= nd) {
