@@ -130,7 +130,10 @@ static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_ev
 	cdc_buf *j = &ev->json;
 
 	cdc_buf_printf(j, ",\"ts\":%" PRId64 ",\"cql\":", ts);
-	cdc_buf_json_str(j, ev->cql.p ? ev->cql.p : "", ev->cql.len);
+	if (ev->cql.len)
+		cdc_buf_json_str(j, ev->cql.p, ev->cql.len);
+	else
+		cdc_buf_puts(j, "null");
 	cdc_buf_printf(j, ",\"id\":\"%016" PRIx64 "\"", fnv1a(j->p, j->len));
 	cdc_buf_printf(j, ",\"source\":{\"segment\":%" PRId64 ",\"offset\":%" PRIu64 ",\"cl_version\":%d",
 		       src->segment_id, src->entry_offset, src->cl_version);
@@ -357,6 +360,12 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 	int ndone = 0;
 
 	build_where(ev, m, u, m->values + r->ck_first, r->is_static ? 0 : r->nck);
+	/* A counter cell holds this node's running shard total, not the delta
+	 * the client sent, and counters take no USING TIMESTAMP: no CQL can
+	 * replay it idempotently, so the event carries the value and no cql. */
+	for (i = 0; i < r->ncells; i++)
+		if (m->cells[r->cell_first + i].col->type->kind == CDC_T_COUNTER)
+			return;
 	for (i = 0; i < r->ncells && simple_insert; i++) {
 		const cdc_cell *c = &m->cells[r->cell_first + i];
 

@@ -365,7 +365,7 @@ static int rd_row_body(cdc_decoder *d, rd *r, cdc_row *row, size_t hdr_first, si
 	uint64_t enc;
 	size_t i, nsel = 0;
 	const cdc_column *sel[64];
-	const cdc_column **cols = d->hdr + hdr_first;
+	const cdc_column **cols = hdr_count ? d->hdr + hdr_first : NULL; /* no NULL + 0 */
 	size_t ncols = hdr_count;
 	int large = 0;
 	uint8_t *present = NULL;

@@ -431,11 +431,33 @@ static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 		put_i64(c->out, (int32_t)be(v, 4));
 		return 0;
 	case CDC_T_BIGINT:
-	case CDC_T_COUNTER:
 		if (fixed(c, t, v, n, 8))
 			return -1;
 		put_i64(c->out, (int64_t)be(v, 8));
 		return 0;
+	case CDC_T_COUNTER: {
+		/* a counter cell holds a counter context (CounterContext): a short
+		 * header length h, h shorts, then shards of counter id (16), clock
+		 * (8) and count (8); the value is the sum of the shards' counts */
+		size_t h, off;
+		int64_t sum = 0;
+
+		if (n == 8) {
+			put_i64(c->out, (int64_t)be(v, 8));
+			return 0;
+		}
+		if (n < 2)
+			return fail(c, t, v, "truncated counter context");
+		h = (size_t)(uint16_t)(int16_t)be(v, 2);
+		h = (int16_t)be(v, 2) < 0 ? (size_t)-(int16_t)be(v, 2) : h;
+		off = 2 + 2 * h;
+		if (off > n || (n - off) % 32)
+			return fail(c, t, v, "counter context length is not header + 32-byte shards");
+		for (; off < n; off += 32)
+			sum += (int64_t)be(v + off + 24, 8);
+		put_i64(c->out, sum);
+		return 0;
+	}
 	case CDC_T_TIMESTAMP: {
 		int64_t ms, days, sod, y;
 		unsigned mo, d;
