@@ -98,7 +98,10 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-bench: cdctail
+build/bench: tests/bench/bench.c $(patsubst src/%.c,build/rel/%.o,$(LIB_SRCS))
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(patsubst src/%.c,build/rel/%.o,$(LIB_SRCS)) $(LIBS)
+
+bench: cdctail build/bench
 	scripts/bench.sh
 
 install: cdctail

@@ -34,6 +34,10 @@ void cdc_buf_json_str(cdc_buf *b, const char *s, size_t n);
 /* Appends bytes as lowercase hex, without prefix. */
 void cdc_buf_hex(cdc_buf *b, const uint8_t *p, size_t n);
 
+/* Appends a signed / unsigned decimal integer (no printf). */
+void cdc_buf_i64(cdc_buf *b, int64_t v);
+void cdc_buf_u64(cdc_buf *b, uint64_t v);
+
 /* Appends the NUL-terminated contents as a C string view; returns b->p or
  * "" when empty/oom. The NUL is not counted in len. */
 const char *cdc_buf_cstr(cdc_buf *b);

@@ -101,44 +101,62 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return need;
 }
 
+/* 1 for bytes a JSON string cannot hold as they are (quote, backslash,
+ * controls) and for the start of a multi-byte UTF-8 sequence (checked). */
+static const uint8_t json_special[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 void cdc_buf_json_str(cdc_buf *b, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, run = 0, k;
+	size_t i = 0, run, k;
 
 	if (cdc_buf_reserve(b, n + 2) != 0)
 		return;
-	cdc_buf_putc(b, '"');
+	b->p[b->len++] = '"';
 	while (i < n) {
-		unsigned char c = s[i];
+		unsigned char c;
 
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			run = i;
-			while (i < n && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\' && s[i] < 0x80)
-				i++;
-			cdc_buf_put(b, s + run, i - run);
-			continue;
+		run = i;
+		while (i < n && !json_special[s[i]])
+			i++;
+		if (i > run) {
+			if (cdc_buf_reserve(b, i - run + 1) != 0)
+				return;
+			memcpy(b->p + b->len, s + run, i - run);
+			b->len += i - run;
 		}
+		if (i >= n)
+			break;
+		c = s[i];
 		if (c >= 0x80) {
 			k = utf8_len(s + i, n - i);
 			if (k) {
 				cdc_buf_put(b, s + i, k);
 				i += k;
 			} else {
-				cdc_buf_puts(b, "\xef\xbf\xbd");
+				cdc_buf_put(b, "\xef\xbf\xbd", 3);
 				i++;
 			}
 			continue;
 		}
 		switch (c) {
-		case '"': cdc_buf_puts(b, "\\\""); break;
-		case '\\': cdc_buf_puts(b, "\\\\"); break;
-		case '\n': cdc_buf_puts(b, "\\n"); break;
-		case '\r': cdc_buf_puts(b, "\\r"); break;
-		case '\t': cdc_buf_puts(b, "\\t"); break;
-		case '\b': cdc_buf_puts(b, "\\b"); break;
-		case '\f': cdc_buf_puts(b, "\\f"); break;
+		case '"': cdc_buf_put(b, "\\\"", 2); break;
+		case '\\': cdc_buf_put(b, "\\\\", 2); break;
+		case '\n': cdc_buf_put(b, "\\n", 2); break;
+		case '\r': cdc_buf_put(b, "\\r", 2); break;
+		case '\t': cdc_buf_put(b, "\\t", 2); break;
+		case '\b': cdc_buf_put(b, "\\b", 2); break;
+		case '\f': cdc_buf_put(b, "\\f", 2); break;
 		default: {
 			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 			cdc_buf_put(b, u, 6);
@@ -168,4 +186,26 @@ const char *cdc_buf_cstr(cdc_buf *b)
 		return "";
 	b->p[b->len] = '\0';
 	return b->p;
+}
+
+void cdc_buf_u64(cdc_buf *b, uint64_t u)
+{
+	char tmp[20];
+	int i = 20;
+
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	cdc_buf_put(b, tmp + i, (size_t)(20 - i));
+}
+
+void cdc_buf_i64(cdc_buf *b, int64_t v)
+{
+	if (v < 0) {
+		cdc_buf_putc(b, '-');
+		cdc_buf_u64(b, (uint64_t)0 - (uint64_t)v);
+	} else {
+		cdc_buf_u64(b, (uint64_t)v);
+	}
 }

@@ -39,14 +39,14 @@ static void val(cdc_eventer *ev, cdc_buf *out, cdc_render how, const cdc_type *t
 	char e[256];
 
 	if (v->null) {
-		cdc_buf_puts(out, "null");
+		cdc_buf_put(out, "null", sizeof("null") - 1);
 		return;
 	}
 	if (cdc_value_render(out, how, t, v->p, v->len, e, sizeof(e)) != 0) {
 		if (!ev->failed)
 			cdc_error(ev->errstr, ev->errlen, "%s", e);
 		ev->failed = 1;
-		cdc_buf_puts(out, "null");
+		cdc_buf_put(out, "null", sizeof("null") - 1);
 	}
 }
 
@@ -67,15 +67,15 @@ static void build_where(cdc_eventer *ev, const cdc_mutation *m, const cdc_update
 	cdc_buf_reset(&ev->where);
 	for (i = 0; i < u->nkc; i++) {
 		if (i)
-			cdc_buf_puts(&ev->where, " AND ");
+			cdc_buf_put(&ev->where, " AND ", sizeof(" AND ") - 1);
 		cdc_cql_ident(&ev->where, t->pk[i]->name);
-		cdc_buf_puts(&ev->where, " = ");
+		cdc_buf_put(&ev->where, " = ", sizeof(" = ") - 1);
 		val(ev, &ev->where, CDC_RENDER_CQL, t->pk[i]->type, &m->values[u->kc_first + i]);
 	}
 	for (i = 0; i < n; i++) {
-		cdc_buf_puts(&ev->where, " AND ");
+		cdc_buf_put(&ev->where, " AND ", sizeof(" AND ") - 1);
 		cdc_cql_ident(&ev->where, t->ck[i]->name);
-		cdc_buf_puts(&ev->where, " = ");
+		cdc_buf_put(&ev->where, " = ", sizeof(" = ") - 1);
 		val(ev, &ev->where, CDC_RENDER_CQL, t->ck[i]->type, &ck[i]);
 	}
 }
@@ -89,7 +89,7 @@ static void json_columns(cdc_eventer *ev, const cdc_column *const *cols, const c
 	for (i = 0; i < n; i++) {
 		if (i)
 			cdc_buf_putc(&ev->json, ',');
-		cdc_buf_json_str(&ev->json, cols[i]->name, strlen(cols[i]->name));
+		cdc_buf_json_str(&ev->json, cols[i]->name, cols[i]->name_len);
 		cdc_buf_putc(&ev->json, ':');
 		val(ev, &ev->json, CDC_RENDER_JSON, cols[i]->type, &v[i]);
 	}
@@ -100,28 +100,37 @@ static void begin(cdc_eventer *ev, const char *op, const cdc_mutation *m, const 
 {
 	cdc_buf_reset(&ev->json);
 	cdc_buf_reset(&ev->cql);
-	cdc_buf_puts(&ev->json, "{\"op\":\"");
+	cdc_buf_put(&ev->json, "{\"op\":\"", sizeof("{\"op\":\"") - 1);
 	cdc_buf_puts(&ev->json, op);
-	cdc_buf_puts(&ev->json, "\",\"keyspace\":");
+	cdc_buf_put(&ev->json, "\",\"keyspace\":", sizeof("\",\"keyspace\":") - 1);
 	cdc_buf_json_str(&ev->json, u->table->keyspace, strlen(u->table->keyspace));
-	cdc_buf_puts(&ev->json, ",\"table\":");
+	cdc_buf_put(&ev->json, ",\"table\":", sizeof(",\"table\":") - 1);
 	cdc_buf_json_str(&ev->json, u->table->name, strlen(u->table->name));
-	cdc_buf_puts(&ev->json, ",\"key\":");
+	cdc_buf_put(&ev->json, ",\"key\":", sizeof(",\"key\":") - 1);
 	json_columns(ev, u->table->pk, m->values + u->kc_first, u->nkc);
 }
 
-/* FNV-1a, 64 bits: the id hashes everything but the source, so the copies
- * of one write on every replica share it. */
-static uint64_t fnv1a(const char *p, size_t n)
+/* The event id: a 64-bit hash of everything but the source, so the copies
+ * of one write on every replica share it. Eight bytes at a time (read
+ * little-endian), each mixed by multiply and rotate; the tail byte-wise. */
+static uint64_t event_hash(const char *p, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	uint64_t h = 0xcbf29ce484222325ULL ^ (n * k), w;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++) {
-		h ^= (uint8_t)p[i];
-		h *= 1099511628211ULL;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		w = __builtin_bswap64(w);
+#endif
+		h = ((h << 27 | h >> 37) ^ w) * k;
 	}
-	return h;
+	for (; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * 0x100000001b3ULL;
+	h ^= h >> 31;
+	h *= k;
+	return h ^ (h >> 29);
 }
 
 static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_event_source *src,
@@ -129,19 +138,35 @@ static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_ev
 {
 	cdc_buf *j = &ev->json;
 
-	cdc_buf_printf(j, ",\"ts\":%" PRId64 ",\"cql\":", ts);
+	cdc_buf_put(j, ",\"ts\":", sizeof(",\"ts\":") - 1);
+	cdc_buf_i64(j, ts);
+	cdc_buf_put(j, ",\"cql\":", sizeof(",\"cql\":") - 1);
 	if (ev->cql.len)
 		cdc_buf_json_str(j, ev->cql.p, ev->cql.len);
 	else
-		cdc_buf_puts(j, "null");
-	cdc_buf_printf(j, ",\"id\":\"%016" PRIx64 "\"", fnv1a(j->p, j->len));
-	cdc_buf_printf(j, ",\"source\":{\"segment\":%" PRId64 ",\"offset\":%" PRIu64 ",\"cl_version\":%d",
-		       src->segment_id, src->entry_offset, src->cl_version);
+		cdc_buf_put(j, "null", sizeof("null") - 1);
+	{
+		static const char hex[] = "0123456789abcdef";
+		uint64_t h = event_hash(j->p, j->len);
+		char id[26] = ",\"id\":\"";
+		int b;
+
+		for (b = 0; b < 16; b++)
+			id[7 + b] = hex[(h >> (60 - 4 * b)) & 15];
+		id[23] = '"';
+		cdc_buf_put(j, id, 24);
+	}
+	cdc_buf_put(j, ",\"source\":{\"segment\":", sizeof(",\"source\":{\"segment\":") - 1);
+	cdc_buf_i64(j, src->segment_id);
+	cdc_buf_put(j, ",\"offset\":", sizeof(",\"offset\":") - 1);
+	cdc_buf_u64(j, src->entry_offset);
+	cdc_buf_put(j, ",\"cl_version\":", sizeof(",\"cl_version\":") - 1);
+	cdc_buf_i64(j, src->cl_version);
 	if (src->node) {
-		cdc_buf_puts(j, ",\"node\":");
+		cdc_buf_put(j, ",\"node\":", sizeof(",\"node\":") - 1);
 		cdc_buf_json_str(j, src->node, strlen(src->node));
 	}
-	cdc_buf_puts(j, "}}");
+	cdc_buf_put(j, "}}", sizeof("}}") - 1);
 	if (j->oom)
 		return -1;
 	return fn(opaque, u, j->p, j->len);
@@ -161,30 +186,30 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 	uint32_t i, k;
 	const cdc_column *open = NULL;
 
-	cdc_buf_puts(j, ",\"cells\":{");
+	cdc_buf_put(j, ",\"cells\":{", sizeof(",\"cells\":{") - 1);
 	for (i = 0; i < r->ncells; i++) {
 		const cdc_cell *c = &m->cells[r->cell_first + i];
 		const cdc_type *t = c->col->type;
 
 		if (c->col != open) {
 			if (open)
-				cdc_buf_puts(j, "]}");
+				cdc_buf_put(j, "]}", sizeof("]}") - 1);
 			if (i)
 				cdc_buf_putc(j, ',');
-			cdc_buf_json_str(j, c->col->name, strlen(c->col->name));
+			cdc_buf_json_str(j, c->col->name, c->col->name_len);
 			cdc_buf_putc(j, ':');
 			if (!c->col->complex) {
 				open = NULL;
-				cdc_buf_printf(j, "{\"ts\":%" PRId64, c->ts);
+				{ cdc_buf_put(j, "{\"ts\":", sizeof("{\"ts\":") - 1); cdc_buf_i64(j, c->ts); }
 				if (r->is_static)
-					cdc_buf_puts(j, ",\"static\":true");
+					cdc_buf_put(j, ",\"static\":true", sizeof(",\"static\":true") - 1);
 				if (c->deleted) {
-					cdc_buf_puts(j, ",\"deleted\":true}");
+					cdc_buf_put(j, ",\"deleted\":true}", sizeof(",\"deleted\":true}") - 1);
 					continue;
 				}
 				if (c->expiring)
 					cdc_buf_printf(j, ",\"ttl\":%" PRId32 ",\"expires\":%" PRId64, c->ttl, c->ldt);
-				cdc_buf_puts(j, ",\"value\":");
+				cdc_buf_put(j, ",\"value\":", sizeof(",\"value\":") - 1);
 				val(ev, j, CDC_RENDER_JSON, t, &c->value);
 				cdc_buf_putc(j, '}');
 				continue;
@@ -192,40 +217,40 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 			open = c->col;
 			cdc_buf_putc(j, '{');
 			if (r->is_static)
-				cdc_buf_puts(j, "\"static\":true,");
+				cdc_buf_put(j, "\"static\":true,", sizeof("\"static\":true,") - 1);
 			for (k = 0; k < r->ncdel; k++)
 				if (m->cdels[r->cdel_first + k].col == c->col)
 					cdc_buf_printf(j, "\"cleared_ts\":%" PRId64 ",", m->cdels[r->cdel_first + k].del.ts);
-			cdc_buf_puts(j, "\"elements\":[");
+			cdc_buf_put(j, "\"elements\":[", sizeof("\"elements\":[") - 1);
 		} else {
 			cdc_buf_putc(j, ',');
 		}
 		/* one element of a non-frozen collection or UDT */
-		cdc_buf_printf(j, "{\"ts\":%" PRId64, c->ts);
+		{ cdc_buf_put(j, "{\"ts\":", sizeof("{\"ts\":") - 1); cdc_buf_i64(j, c->ts); }
 		if (c->expiring)
 			cdc_buf_printf(j, ",\"ttl\":%" PRId32 ",\"expires\":%" PRId64, c->ttl, c->ldt);
 		if (c->deleted)
-			cdc_buf_puts(j, ",\"deleted\":true");
+			cdc_buf_put(j, ",\"deleted\":true", sizeof(",\"deleted\":true") - 1);
 		switch (t->kind) {
 		case CDC_T_LIST:
-			cdc_buf_puts(j, ",\"index\":");
+			cdc_buf_put(j, ",\"index\":", sizeof(",\"index\":") - 1);
 			cdc_buf_putc(j, '"');
 			cdc_buf_hex(j, c->path.p, c->path.len);
 			cdc_buf_putc(j, '"');
 			if (!c->deleted) {
-				cdc_buf_puts(j, ",\"value\":");
+				cdc_buf_put(j, ",\"value\":", sizeof(",\"value\":") - 1);
 				val(ev, j, CDC_RENDER_JSON, t->sub[0], &c->value);
 			}
 			break;
 		case CDC_T_SET:
-			cdc_buf_puts(j, ",\"value\":");
+			cdc_buf_put(j, ",\"value\":", sizeof(",\"value\":") - 1);
 			val(ev, j, CDC_RENDER_JSON, t->sub[0], &c->path);
 			break;
 		case CDC_T_MAP:
-			cdc_buf_puts(j, ",\"key\":");
+			cdc_buf_put(j, ",\"key\":", sizeof(",\"key\":") - 1);
 			val(ev, j, CDC_RENDER_JSON, t->sub[0], &c->path);
 			if (!c->deleted) {
-				cdc_buf_puts(j, ",\"value\":");
+				cdc_buf_put(j, ",\"value\":", sizeof(",\"value\":") - 1);
 				val(ev, j, CDC_RENDER_JSON, t->sub[1], &c->value);
 			}
 			break;
@@ -233,13 +258,13 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 			int f = c->path.len == 2 ? (c->path.p[0] << 8 | c->path.p[1]) : -1;
 
 			if (f < 0 || f >= t->nsub) {
-				cdc_buf_puts(j, ",\"field\":null");
+				cdc_buf_put(j, ",\"field\":null", sizeof(",\"field\":null") - 1);
 				break;
 			}
-			cdc_buf_puts(j, ",\"field\":");
+			cdc_buf_put(j, ",\"field\":", sizeof(",\"field\":") - 1);
 			cdc_buf_json_str(j, t->field_names[f], strlen(t->field_names[f]));
 			if (!c->deleted) {
-				cdc_buf_puts(j, ",\"value\":");
+				cdc_buf_put(j, ",\"value\":", sizeof(",\"value\":") - 1);
 				val(ev, j, CDC_RENDER_JSON, t->sub[f], &c->value);
 			}
 			break;
@@ -250,7 +275,7 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 		cdc_buf_putc(j, '}');
 	}
 	if (open)
-		cdc_buf_puts(j, "]}");
+		cdc_buf_put(j, "]}", sizeof("]}") - 1);
 	/* complex deletions of columns with no cell in this row */
 	for (k = 0; k < r->ncdel; k++) {
 		const cdc_complex_deletion *cd = &m->cdels[r->cdel_first + k];
@@ -278,7 +303,7 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 	if (!c->col->complex) {
 		cdc_cql_ident(b, name);
 		if (!c->deleted) {
-			cdc_buf_puts(b, " = ");
+			cdc_buf_put(b, " = ", sizeof(" = ") - 1);
 			val(ev, b, CDC_RENDER_CQL, t, &c->value);
 		}
 		return;
@@ -290,13 +315,13 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->path);
 		cdc_buf_putc(b, ']');
 		if (!c->deleted) {
-			cdc_buf_puts(b, " = ");
+			cdc_buf_put(b, " = ", sizeof(" = ") - 1);
 			val(ev, b, CDC_RENDER_CQL, t->sub[1], &c->value);
 		}
 		break;
 	case CDC_T_SET:
 		cdc_cql_ident(b, name);
-		cdc_buf_puts(b, " = ");
+		cdc_buf_put(b, " = ", sizeof(" = ") - 1);
 		cdc_cql_ident(b, name);
 		cdc_buf_puts(b, c->deleted ? " - {" : " + {");
 		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->path);
@@ -306,9 +331,9 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 		/* a list element's identity (its timeuuid) cannot be written in CQL:
 		 * appends are replayed as appends, removals by value are not possible */
 		cdc_cql_ident(b, name);
-		cdc_buf_puts(b, " = ");
+		cdc_buf_put(b, " = ", sizeof(" = ") - 1);
 		cdc_cql_ident(b, name);
-		cdc_buf_puts(b, " + [");
+		cdc_buf_put(b, " + [", sizeof(" + [") - 1);
 		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->value);
 		cdc_buf_putc(b, ']');
 		break;
@@ -318,9 +343,9 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 		cdc_cql_ident(b, name);
 		cdc_buf_putc(b, '.');
 		cdc_cql_ident(b, f < t->nsub ? t->field_names[f] : "?");
-		cdc_buf_puts(b, " = ");
+		cdc_buf_put(b, " = ", sizeof(" = ") - 1);
 		if (c->deleted)
-			cdc_buf_puts(b, "null");
+			cdc_buf_put(b, "null", sizeof("null") - 1);
 		else
 			val(ev, b, CDC_RENDER_CQL, f < t->nsub ? t->sub[f] : t, &c->value);
 		break;
@@ -373,74 +398,74 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 			simple_insert = 0;
 	}
 	if (simple_insert) {
-		cdc_buf_puts(q, "INSERT INTO ");
+		cdc_buf_put(q, "INSERT INTO ", sizeof("INSERT INTO ") - 1);
 		table_name(q, t);
-		cdc_buf_puts(q, " (");
+		cdc_buf_put(q, " (", sizeof(" (") - 1);
 		for (i = 0; i < (uint32_t)t->npk; i++) {
 			if (i)
-				cdc_buf_puts(q, ", ");
+				cdc_buf_put(q, ", ", sizeof(", ") - 1);
 			cdc_cql_ident(q, t->pk[i]->name);
 		}
 		for (i = 0; !r->is_static && i < r->nck; i++) {
-			cdc_buf_puts(q, ", ");
+			cdc_buf_put(q, ", ", sizeof(", ") - 1);
 			cdc_cql_ident(q, t->ck[i]->name);
 		}
 		for (i = 0; i < r->ncells; i++) {
-			cdc_buf_puts(q, ", ");
+			cdc_buf_put(q, ", ", sizeof(", ") - 1);
 			cdc_cql_ident(q, m->cells[r->cell_first + i].col->name);
 		}
-		cdc_buf_puts(q, ") VALUES (");
+		cdc_buf_put(q, ") VALUES (", sizeof(") VALUES (") - 1);
 		for (i = 0; i < (uint32_t)t->npk; i++) {
 			if (i)
-				cdc_buf_puts(q, ", ");
+				cdc_buf_put(q, ", ", sizeof(", ") - 1);
 			val(ev, q, CDC_RENDER_CQL, t->pk[i]->type, &m->values[u->kc_first + i]);
 		}
 		for (i = 0; !r->is_static && i < r->nck; i++) {
-			cdc_buf_puts(q, ", ");
+			cdc_buf_put(q, ", ", sizeof(", ") - 1);
 			val(ev, q, CDC_RENDER_CQL, t->ck[i]->type, &m->values[r->ck_first + i]);
 		}
 		for (i = 0; i < r->ncells; i++) {
 			const cdc_cell *c = &m->cells[r->cell_first + i];
 
-			cdc_buf_puts(q, ", ");
+			cdc_buf_put(q, ", ", sizeof(", ") - 1);
 			if (c->deleted)
-				cdc_buf_puts(q, "null");
+				cdc_buf_put(q, "null", sizeof("null") - 1);
 			else
 				val(ev, q, CDC_RENDER_CQL, c->col->type, &c->value);
 		}
-		cdc_buf_printf(q, ") USING TIMESTAMP %" PRId64, r->lts);
+		{ cdc_buf_put(q, ") USING TIMESTAMP ", sizeof(") USING TIMESTAMP ") - 1); cdc_buf_i64(q, r->lts); }
 		if (r->lttl)
 			cdc_buf_printf(q, " AND TTL %" PRId32, r->lttl);
 		cdc_buf_putc(q, ';');
 		return;
 	}
 	/* general form */
-	cdc_buf_puts(q, "BEGIN UNLOGGED BATCH ");
+	cdc_buf_put(q, "BEGIN UNLOGGED BATCH ", sizeof("BEGIN UNLOGGED BATCH ") - 1);
 	if (r->lts != CDC_TS_NONE) {
 		stmt_sep(ev, &nst);
-		cdc_buf_puts(q, "INSERT INTO ");
+		cdc_buf_put(q, "INSERT INTO ", sizeof("INSERT INTO ") - 1);
 		table_name(q, t);
-		cdc_buf_puts(q, " (");
+		cdc_buf_put(q, " (", sizeof(" (") - 1);
 		for (i = 0; i < (uint32_t)t->npk; i++) {
 			if (i)
-				cdc_buf_puts(q, ", ");
+				cdc_buf_put(q, ", ", sizeof(", ") - 1);
 			cdc_cql_ident(q, t->pk[i]->name);
 		}
 		for (i = 0; i < r->nck; i++) {
-			cdc_buf_puts(q, ", ");
+			cdc_buf_put(q, ", ", sizeof(", ") - 1);
 			cdc_cql_ident(q, t->ck[i]->name);
 		}
-		cdc_buf_puts(q, ") VALUES (");
+		cdc_buf_put(q, ") VALUES (", sizeof(") VALUES (") - 1);
 		for (i = 0; i < (uint32_t)t->npk; i++) {
 			if (i)
-				cdc_buf_puts(q, ", ");
+				cdc_buf_put(q, ", ", sizeof(", ") - 1);
 			val(ev, q, CDC_RENDER_CQL, t->pk[i]->type, &m->values[u->kc_first + i]);
 		}
 		for (i = 0; i < r->nck; i++) {
-			cdc_buf_puts(q, ", ");
+			cdc_buf_put(q, ", ", sizeof(", ") - 1);
 			val(ev, q, CDC_RENDER_CQL, t->ck[i]->type, &m->values[r->ck_first + i]);
 		}
-		cdc_buf_printf(q, ") USING TIMESTAMP %" PRId64, r->lts);
+		{ cdc_buf_put(q, ") USING TIMESTAMP ", sizeof(") USING TIMESTAMP ") - 1); cdc_buf_i64(q, r->lts); }
 		if (r->lttl)
 			cdc_buf_printf(q, " AND TTL %" PRId32, r->lttl);
 		cdc_buf_putc(q, ';');
@@ -449,9 +474,9 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 		const cdc_complex_deletion *cd = &m->cdels[r->cdel_first + k];
 
 		stmt_sep(ev, &nst);
-		cdc_buf_puts(q, "DELETE ");
+		cdc_buf_put(q, "DELETE ", sizeof("DELETE ") - 1);
 		cdc_cql_ident(q, cd->col->name);
-		cdc_buf_puts(q, " FROM ");
+		cdc_buf_put(q, " FROM ", sizeof(" FROM ") - 1);
 		table_name(q, t);
 		cdc_buf_printf(q, " USING TIMESTAMP %" PRId64 " WHERE ", cd->del.ts);
 		cdc_buf_put(q, ev->where.p, ev->where.len);
@@ -471,14 +496,14 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 			continue;
 		stmt_sep(ev, &nst);
 		if (assign) {
-			cdc_buf_puts(q, "UPDATE ");
+			cdc_buf_put(q, "UPDATE ", sizeof("UPDATE ") - 1);
 			table_name(q, t);
-			cdc_buf_printf(q, " USING TIMESTAMP %" PRId64, c->ts);
+			{ cdc_buf_put(q, " USING TIMESTAMP ", sizeof(" USING TIMESTAMP ") - 1); cdc_buf_i64(q, c->ts); }
 			if (ttl)
 				cdc_buf_printf(q, " AND TTL %" PRId32, ttl);
-			cdc_buf_puts(q, " SET ");
+			cdc_buf_put(q, " SET ", sizeof(" SET ") - 1);
 		} else {
-			cdc_buf_puts(q, "DELETE ");
+			cdc_buf_put(q, "DELETE ", sizeof("DELETE ") - 1);
 		}
 		for (j = i; j < r->ncells; j++) {
 			const cdc_cell *o = &m->cells[r->cell_first + j];
@@ -486,18 +511,18 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 			if (cell_is_assignment(o) != assign || o->ts != c->ts || (o->expiring ? o->ttl : 0) != ttl)
 				continue;
 			if (!first)
-				cdc_buf_puts(q, ", ");
+				cdc_buf_put(q, ", ", sizeof(", ") - 1);
 			first = 0;
 			cql_cell(ev, q, o);
 			if (j != i && ndone < 64)
 				done_ts[ndone++] = (int64_t)j;
 		}
 		if (!assign) {
-			cdc_buf_puts(q, " FROM ");
+			cdc_buf_put(q, " FROM ", sizeof(" FROM ") - 1);
 			table_name(q, t);
-			cdc_buf_printf(q, " USING TIMESTAMP %" PRId64, c->ts);
+			{ cdc_buf_put(q, " USING TIMESTAMP ", sizeof(" USING TIMESTAMP ") - 1); cdc_buf_i64(q, c->ts); }
 		}
-		cdc_buf_puts(q, " WHERE ");
+		cdc_buf_put(q, " WHERE ", sizeof(" WHERE ") - 1);
 		cdc_buf_put(q, ev->where.p, ev->where.len);
 		cdc_buf_putc(q, ';');
 	}
@@ -507,7 +532,7 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 		memmove(q->p, q->p + pre, q->len - pre);
 		q->len -= pre;
 	} else {
-		cdc_buf_puts(q, " APPLY BATCH;");
+		cdc_buf_put(q, " APPLY BATCH;", sizeof(" APPLY BATCH;") - 1);
 	}
 }
 
@@ -521,10 +546,10 @@ static int emit_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 
 	if (r->del.ts != CDC_TS_NONE) {
 		begin(ev, "delete_row", m, u);
-		cdc_buf_puts(&ev->json, ",\"clustering\":");
+		cdc_buf_put(&ev->json, ",\"clustering\":", sizeof(",\"clustering\":") - 1);
 		json_columns(ev, u->table->ck, m->values + r->ck_first, r->nck);
 		build_where(ev, m, u, m->values + r->ck_first, r->nck);
-		cdc_buf_puts(&ev->cql, "DELETE FROM ");
+		cdc_buf_put(&ev->cql, "DELETE FROM ", sizeof("DELETE FROM ") - 1);
 		table_name(&ev->cql, u->table);
 		cdc_buf_printf(&ev->cql, " USING TIMESTAMP %" PRId64 " WHERE ", r->del.ts);
 		cdc_buf_put(&ev->cql, ev->where.p, ev->where.len);
@@ -554,9 +579,9 @@ static int emit_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 	}
 	begin(ev, op, m, u);
 	if (r->is_static) {
-		cdc_buf_puts(&ev->json, ",\"static\":true");
+		cdc_buf_put(&ev->json, ",\"static\":true", sizeof(",\"static\":true") - 1);
 	} else {
-		cdc_buf_puts(&ev->json, ",\"clustering\":");
+		cdc_buf_put(&ev->json, ",\"clustering\":", sizeof(",\"clustering\":") - 1);
 		json_columns(ev, u->table->ck, m->values + r->ck_first, r->nck);
 	}
 	if (r->lttl)
@@ -609,12 +634,12 @@ static void cql_slice(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *
 			continue;
 		desc = t->ck[common]->desc;
 		lower = (i == 0) != desc; /* a start bound is a lower value unless DESC */
-		cdc_buf_puts(q, " AND ");
+		cdc_buf_put(q, " AND ", sizeof(" AND ") - 1);
 		if (extra > 1)
 			cdc_buf_putc(q, '(');
 		for (k = common; k < b->nv; k++) {
 			if (k > common)
-				cdc_buf_puts(q, ", ");
+				cdc_buf_put(q, ", ", sizeof(", ") - 1);
 			cdc_cql_ident(q, t->ck[k]->name);
 		}
 		if (extra > 1)
@@ -624,7 +649,7 @@ static void cql_slice(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *
 			cdc_buf_putc(q, '(');
 		for (k = common; k < b->nv; k++) {
 			if (k > common)
-				cdc_buf_puts(q, ", ");
+				cdc_buf_put(q, ", ", sizeof(", ") - 1);
 			val(ev, q, CDC_RENDER_CQL, t->ck[k]->type, &bv[k]);
 		}
 		if (extra > 1)
@@ -641,7 +666,7 @@ static int emit_range(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *
 		json_bound(ev, "start", u, m, s, s_incl);
 	if (e->nv)
 		json_bound(ev, "end", u, m, e, e_incl);
-	cdc_buf_puts(&ev->cql, "DELETE FROM ");
+	cdc_buf_put(&ev->cql, "DELETE FROM ", sizeof("DELETE FROM ") - 1);
 	table_name(&ev->cql, u->table);
 	cdc_buf_printf(&ev->cql, " USING TIMESTAMP %" PRId64 " WHERE ", del.ts);
 	cql_slice(ev, m, u, s, s_incl, e, e_incl);
@@ -704,7 +729,7 @@ int cdc_events_emit(cdc_eventer *ev, const cdc_mutation *m, const cdc_event_sour
 		if (u->pdel.ts != CDC_TS_NONE) {
 			begin(ev, "delete_partition", m, u);
 			build_where(ev, m, u, NULL, 0);
-			cdc_buf_puts(&ev->cql, "DELETE FROM ");
+			cdc_buf_put(&ev->cql, "DELETE FROM ", sizeof("DELETE FROM ") - 1);
 			table_name(&ev->cql, u->table);
 			cdc_buf_printf(&ev->cql, " USING TIMESTAMP %" PRId64 " WHERE ", u->pdel.ts);
 			cdc_buf_put(&ev->cql, ev->where.p, ev->where.len);

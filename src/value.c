@@ -47,27 +47,32 @@ static uint64_t be(const uint8_t *p, size_t n)
 
 static void put_i64(cdc_buf *b, int64_t v)
 {
-	char tmp[24];
-	int i = 24;
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-	do {
-		tmp[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		tmp[--i] = '-';
-	cdc_buf_put(b, tmp + i, (size_t)(24 - i));
+	cdc_buf_i64(b, v);
 }
 
-/* Shortest decimal text that reads back to the same float/double. */
+/* Shortest decimal text that reads back to the same float/double. The
+ * search costs a few snprintf/strtod calls, and one value is rendered
+ * several times per event (JSON, CQL, WHERE), so results are kept in a small
+ * direct-mapped cache keyed by the exact bits (per thread). */
+#define REAL_CACHE 256
+static _Thread_local struct real_entry {
+	uint64_t bits;
+	uint8_t used, is_float, len;
+	char text[32];
+} real_cache[REAL_CACHE];
+
 static void put_real(vctx *c, double d, int is_float)
 {
 	char tmp[40];
 	int p;
+	uint64_t bits;
+	struct real_entry *e;
 
 	if (isnan(d)) {
-		cdc_buf_puts(c->out, c->how == CDC_RENDER_JSON ? "\"NaN\"" : "NaN");
+		if (c->how == CDC_RENDER_JSON)
+			cdc_buf_put(c->out, "\"NaN\"", 5);
+		else
+			cdc_buf_put(c->out, "NaN", 3);
 		return;
 	}
 	if (isinf(d)) {
@@ -75,15 +80,27 @@ static void put_real(vctx *c, double d, int is_float)
 							     : (d > 0 ? "Infinity" : "-Infinity"));
 		return;
 	}
-	for (p = 1; p <= 17; p++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", p, d);
-		if (is_float ? strtof(tmp, NULL) == (float)d : strtod(tmp, NULL) == d)
-			break;
+	memcpy(&bits, &d, sizeof(bits));
+	e = &real_cache[(bits ^ bits >> 29 ^ (uint64_t)is_float) % REAL_CACHE];
+	if (!e->used || e->bits != bits || e->is_float != is_float) {
+		/* Start at the precision that almost always reads back (6 digits for
+		 * a float, 15 for a double; %g drops trailing zeros, so 7.4f prints
+		 * "7.4") and add digits until it does: exact, and short in practice. */
+		for (p = is_float ? 6 : 15; p <= 17; p++) {
+			snprintf(tmp, sizeof(tmp), "%.*g", p, d);
+			if (is_float ? strtof(tmp, NULL) == (float)d : strtod(tmp, NULL) == d)
+				break;
+		}
+		e->used = 1;
+		e->bits = bits;
+		e->is_float = (uint8_t)is_float;
+		e->len = (uint8_t)strlen(tmp);
+		memcpy(e->text, tmp, (size_t)e->len + 1);
 	}
+	cdc_buf_put(c->out, e->text, e->len);
 	/* CQL reads "1e+10" fine, and JSON too; make integral values look real for CQL */
-	cdc_buf_puts(c->out, tmp);
-	if (c->how == CDC_RENDER_CQL && !strpbrk(tmp, ".eEn"))
-		cdc_buf_puts(c->out, ".0");
+	if (c->how == CDC_RENDER_CQL && !strpbrk(e->text, ".eEn"))
+		cdc_buf_put(c->out, ".0", 2);
 }
 
 /* Two's complement big-endian integer of any length, in decimal. */
@@ -133,7 +150,7 @@ static int put_varint(vctx *c, const uint8_t *v, size_t n, int32_t scale)
 		return 0;
 	}
 	if ((size_t)scale >= nd) {
-		cdc_buf_puts(c->out, "0.");
+		cdc_buf_put(c->out, "0.", sizeof("0.") - 1);
 		for (i = (size_t)scale; i > nd; i--)
 			cdc_buf_putc(c->out, '0');
 		for (i = nd; i-- > 0;)
@@ -218,7 +235,7 @@ static int element(vctx *c, const cdc_type *t, const cdc_type *et, const uint8_t
 	if (len < 0) {
 		if (!allow_null)
 			return fail(c, t, v + *off, "null element in a collection");
-		cdc_buf_puts(c->out, "null");
+		cdc_buf_put(c->out, "null", sizeof("null") - 1);
 		return 0;
 	}
 	if ((size_t)len > n - *off)
@@ -279,7 +296,7 @@ static int render_fields(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 				cdc_buf_putc(c->out, ':');
 			} else {
 				cdc_cql_ident(c->out, t->field_names[i]);
-				cdc_buf_puts(c->out, ": ");
+				cdc_buf_put(c->out, ": ", sizeof(": ") - 1);
 			}
 		}
 		if (element(c, t, t->sub[i], v, n, &off, 1) != 0)
@@ -368,7 +385,7 @@ static int render_duration(vctx *c, const cdc_type *t, const uint8_t *v, size_t 
 		}
 	}
 	if (!months && !days && !u[2])
-		cdc_buf_puts(c->out, "0s");
+		cdc_buf_put(c->out, "0s", sizeof("0s") - 1);
 	if (c->how == CDC_RENDER_JSON)
 		cdc_buf_putc(c->out, '"');
 	return 0;
@@ -391,7 +408,7 @@ static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 
 	if (n == 0 && t->kind != CDC_T_TEXT && t->kind != CDC_T_ASCII && t->kind != CDC_T_BLOB &&
 	    t->kind != CDC_T_CUSTOM && t->kind != CDC_T_EMPTY) {
-		cdc_buf_puts(c->out, "null");
+		cdc_buf_put(c->out, "null", sizeof("null") - 1);
 		return 0;
 	}
 	switch (t->kind) {
@@ -403,9 +420,9 @@ static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 	case CDC_T_CUSTOM:
 	case CDC_T_EMPTY:
 		if (json)
-			cdc_buf_puts(c->out, "\"0x");
+			cdc_buf_put(c->out, "\"0x", sizeof("\"0x") - 1);
 		else
-			cdc_buf_puts(c->out, "0x");
+			cdc_buf_put(c->out, "0x", sizeof("0x") - 1);
 		cdc_buf_hex(c->out, v, n);
 		if (json)
 			cdc_buf_putc(c->out, '"');

@@ -1,9 +1,12 @@
 package cdctail.oracle;
 
+import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
+import java.io.FileDescriptor;
 import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
-import java.lang.reflect.Method;
+import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,32 +17,44 @@ import org.apache.cassandra.db.commitlog.CommitLogDescriptor;
 import org.apache.cassandra.db.commitlog.CommitLogPosition;
 import org.apache.cassandra.db.commitlog.CommitLogReadHandler;
 import org.apache.cassandra.db.commitlog.CommitLogReader;
+import org.apache.cassandra.dht.Murmur3Partitioner;
 import org.apache.cassandra.io.util.DataInputBuffer;
 import org.apache.cassandra.schema.TableId;
 import org.apache.cassandra.utils.ByteBufferUtil;
 
 /**
- * Reads commitlog segments with Cassandra's own CommitLogReader and prints,
- * in reading order, every entry that passed Cassandra's container checks
- * (sync markers, CRCs, decompression), with its position, size, and the
- * table id and partition key of its first partition update. The mutation
- * head is read with Cassandra's own helpers, so no schema is needed.
+ * The oracle: reads commitlog segments with Cassandra's own CommitLogReader and
+ * prints, in Cassandra's reading order, every entry that passed Cassandra's
+ * container checks (sync markers, section CRCs, size and body CRCs,
+ * decompression), and every error Cassandra reports. docs/oracle.md has the
+ * exact text.
  *
- * Output (stdout):
- *   segment BASENAME version=V id=ID compression=CLASS|none
- *   entry BASENAME end=POS size=N updates=U table=UUID key=HEX
- *   error BASENAME REASON permissible=BOOL MESSAGE
- *   end BASENAME entries=N
+ * Usage: Oracle [--strict] [--mode entries|mutations] [--schema DIR] [--values hex|cql] FILE...
  */
 public final class Oracle
 {
+    /** All of the oracle's results: stdout, buffered, flushed once at the end. */
+    static final PrintStream OUT = new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16), false);
+
     private Oracle() {}
 
-    /** Overrides the entry hook: sees raw bytes after every container check. */
+    /**
+     * Cassandra's reader with its entry hook overridden. Cassandra calls
+     * readMutation(...) only for an entry whose size CRC and body CRC matched,
+     * inside a section that passed the sync-marker checks (and, in a compressed
+     * or encrypted segment, decompressed). entryLocation is the logical
+     * position just after the entry's trailing CRC.
+     */
     static final class EntryReader extends CommitLogReader
     {
+        final UpdatePrinter printer; // null in --mode entries
         String base;
         int entries;
+
+        EntryReader(UpdatePrinter printer)
+        {
+            this.printer = printer;
+        }
 
         @Override
         protected void readMutation(CommitLogReadHandler handler, byte[] buf, int size,
@@ -47,134 +62,179 @@ public final class Oracle
                                     CommitLogDescriptor desc) throws IOException
         {
             entries++;
+            StringBuilder line = new StringBuilder(160);
+            line.append("entry ").append(base).append(" end=").append(entryLocation).append(" size=").append(size);
+            // The head of the mutation: unsigned vint count of partition updates,
+            // then the first update's 16-byte table id and vint-length key.
             try (DataInputBuffer in = new DataInputBuffer(buf, 0, size))
             {
                 long updates = in.readUnsignedVInt();
                 TableId table = TableId.deserialize(in);
                 ByteBuffer key = ByteBufferUtil.readWithVIntLength(in);
-                System.out.println("entry " + base + " end=" + entryLocation + " size=" + size
-                                   + " updates=" + updates + " table=" + table
-                                   + " key=" + ByteBufferUtil.bytesToHex(key));
+                line.append(" updates=").append(updates).append(" table=").append(table)
+                    .append(" key=").append(ByteBufferUtil.bytesToHex(key));
             }
             catch (IOException | RuntimeException e)
             {
-                System.out.println("entry " + base + " end=" + entryLocation + " size=" + size
-                                   + " undecodable=" + e);
+                line.append(" undecodable=").append(Text.oneLine(String.valueOf(e)));
             }
+            OUT.println(line);
+            if (printer != null)
+                printer.printMutation(buf, size, desc);
         }
     }
 
     /** Thrown to end a segment whose reader reports the same error again. */
     static final class StopSegment extends RuntimeException
     {
-        StopSegment() { super("stop", null, false, false); }
+        StopSegment()
+        {
+            super("stop", null, false, false);
+        }
     }
 
     /**
-     * Prints Cassandra's errors; keeps reading whenever Cassandra allows it.
-     * Cassandra 4.0/4.1's SegmentIterator retries the same marker forever when
-     * the handler lets a SegmentReadException pass (5.0 ends the segment); a
-     * repeated identical error therefore ends the segment here, as in 5.0.
+     * Prints Cassandra's errors and never asks to stop, so the reader goes as
+     * far as Cassandra itself would let a replay go that ignores replay errors.
+     * Cassandra 4.0's segment iterator re-reads the same sync marker forever
+     * when the handler lets an unreadable marker pass (4.1.10 and 5.0 end the
+     * segment there: CommitLogSegmentReader.SegmentIterator sets end = -1); an
+     * error identical to the previous one therefore ends the segment, as 4.1
+     * and 5.0 do.
      */
     static final class Handler implements CommitLogReadHandler
     {
         final EntryReader reader;
         String last;
 
-        Handler(EntryReader reader) { this.reader = reader; }
+        Handler(EntryReader reader)
+        {
+            this.reader = reader;
+        }
+
+        private String line(CommitLogReadException e)
+        {
+            return "error " + reader.base + " " + e.reason + " permissible=" + e.permissible + " " + Text.oneLine(e.getMessage());
+        }
 
         @Override
         public boolean shouldSkipSegmentOnError(CommitLogReadException e)
         {
-            System.out.println("error " + reader.base + " " + e.reason + " permissible=" + e.permissible + " " + oneLine(e.getMessage()));
+            OUT.println(line(e));
             return false;
         }
 
         @Override
         public void handleUnrecoverableError(CommitLogReadException e)
         {
-            String line = "error " + reader.base + " " + e.reason + " permissible=" + e.permissible + " " + oneLine(e.getMessage());
-            if (line.equals(last))
+            String l = line(e);
+            if (l.equals(last))
+            {
+                System.err.println("oracle: " + reader.base + ": Cassandra reported the same error twice in a row: "
+                                   + "ending the segment (4.0 retries an unreadable sync marker forever)");
                 throw new StopSegment();
-            last = line;
-            System.out.println(line);
+            }
+            last = l;
+            OUT.println(l);
         }
 
         @Override
-        public void handleMutation(Mutation m, int size, int entryLocation, CommitLogDescriptor desc) {}
-    }
-
-    /** The descriptor's version field is package-private; read it reflectively. */
-    static int version(CommitLogDescriptor d) throws ReflectiveOperationException
-    {
-        java.lang.reflect.Field f = CommitLogDescriptor.class.getDeclaredField("version");
-        f.setAccessible(true);
-        return f.getInt(d);
-    }
-
-    static String oneLine(String s)
-    {
-        return s == null ? "" : s.replace('\n', ' ');
-    }
-
-    /** Calls readCommitLogSegment(handler, File, boolean) whichever File class this version uses. */
-    static void readSegment(EntryReader reader, Handler handler, String path, boolean tolerate) throws Exception
-    {
-        for (Method m : CommitLogReader.class.getMethods())
+        public void handleMutation(Mutation m, int size, int entryLocation, CommitLogDescriptor desc)
         {
-            Class<?>[] p = m.getParameterTypes();
-            if (m.getName().equals("readCommitLogSegment") && p.length == 3 && p[2] == boolean.class)
-            {
-                Object file = p[1].getConstructor(String.class).newInstance(path);
-                m.invoke(reader, handler, file, tolerate);
-                return;
-            }
+            // never called: EntryReader.readMutation does not pass entries on
         }
-        throw new IllegalStateException("no readCommitLogSegment(handler, File, boolean) in this Cassandra");
+    }
+
+    static void usage(String why)
+    {
+        System.err.println("oracle: " + why);
+        System.err.println("usage: Oracle [--strict] [--mode entries|mutations] [--schema DIR] [--values hex|cql] FILE...");
+        System.exit(2);
     }
 
     public static void main(String[] args) throws Exception
     {
         boolean tolerate = true;
+        String mode = "entries";
+        String schemaDir = null;
+        String values = "hex";
         List<String> files = new ArrayList<>();
-        for (String a : args)
+        for (int i = 0; i < args.length; i++)
         {
+            String a = args[i];
             if (a.equals("--strict"))
                 tolerate = false;
+            else if (a.equals("--mode") && i + 1 < args.length)
+                mode = args[++i];
+            else if (a.equals("--schema") && i + 1 < args.length)
+                schemaDir = args[++i];
+            else if (a.equals("--values") && i + 1 < args.length)
+                values = args[++i];
+            else if (a.startsWith("--"))
+                usage("unknown option " + a);
             else
                 files.add(a);
         }
+        if (!mode.equals("entries") && !mode.equals("mutations"))
+            usage("--mode must be entries or mutations");
+        if (!values.equals("hex") && !values.equals("cql"))
+            usage("--values must be hex or cql");
+        if (mode.equals("mutations") && schemaDir == null)
+            usage("--mode mutations needs --schema DIR (schema.cql and schema.json)");
+
+        // 4.1 and 5.0 create their local system keyspaces (system, system_schema)
+        // in client mode only when asked; 4.0 gets them in OfflineSchema.
+        System.setProperty("cassandra.schema.force_load_local_keyspaces", "true");
         DatabaseDescriptor.clientInitialization();
-        for (String path : files)
+        // Client mode has no partitioner; the fixtures' nodes (and Cassandra's
+        // default) use Murmur3Partitioner. The system tables need one to load.
+        if (DatabaseDescriptor.getPartitioner() == null)
+            DatabaseDescriptor.setPartitionerUnsafe(Murmur3Partitioner.instance);
+
+        UpdatePrinter printer = null;
+        if (mode.equals("mutations"))
         {
-            EntryReader reader = new EntryReader();
-            reader.base = path.substring(path.lastIndexOf('/') + 1);
-            try (DataInputStream in = new DataInputStream(new FileInputStream(path)))
-            {
-                CommitLogDescriptor d = CommitLogDescriptor.readHeader(in, DatabaseDescriptor.getEncryptionContext());
-                if (d == null)
-                    System.out.println("segment " + reader.base + " unreadable-descriptor");
-                else
-                    System.out.println("segment " + reader.base + " version=" + version(d) + " id=" + d.id
-                                       + " compression=" + (d.compression == null ? "none" : d.compression.class_name));
-            }
-            catch (Exception e)
-            {
-                System.out.println("segment " + reader.base + " unreadable-descriptor " + oneLine(String.valueOf(e)));
-            }
-            try
-            {
-                readSegment(reader, new Handler(reader), path, tolerate);
-            }
-            catch (Exception e)
-            {
-                Throwable c = e.getCause() != null ? e.getCause() : e;
-                if (!(c instanceof StopSegment))
-                    System.out.println("error " + reader.base + " EXCEPTION permissible=false " + oneLine(String.valueOf(c)));
-            }
-            System.out.println("end " + reader.base + " entries=" + reader.entries);
+            Compat.setMaxMutationSize();
+            OfflineSchema.load(schemaDir);
+            printer = new UpdatePrinter(OUT, values.equals("cql"));
         }
-        System.out.flush();
-        System.exit(0);
+
+        for (String path : files)
+            readFile(path, tolerate, printer);
+        OUT.flush();
+        System.exit(OUT.checkError() ? 1 : 0);
+    }
+
+    static void readFile(String path, boolean tolerate, UpdatePrinter printer)
+    {
+        EntryReader reader = new EntryReader(printer);
+        reader.base = path.substring(path.lastIndexOf('/') + 1);
+        try (DataInputStream in = new DataInputStream(new FileInputStream(path)))
+        {
+            CommitLogDescriptor d = CommitLogDescriptor.readHeader(in, DatabaseDescriptor.getEncryptionContext());
+            if (d == null)
+                OUT.println("segment " + reader.base + " unreadable-descriptor");
+            else
+                OUT.println("segment " + reader.base + " version=" + Compat.descriptorVersion(d) + " id=" + d.id
+                            + " compression=" + (d.compression == null ? "none" : d.compression.class_name));
+        }
+        catch (Exception e)
+        {
+            OUT.println("segment " + reader.base + " unreadable-descriptor " + Text.oneLine(String.valueOf(e)));
+        }
+        try
+        {
+            Compat.readSegment(reader, new Handler(reader), path, tolerate);
+        }
+        catch (Throwable e)
+        {
+            // Cassandra's reader threw: it gives up on the rest of the segment.
+            Throwable c = e;
+            while (!(c instanceof StopSegment) && c.getCause() != null)
+                c = c.getCause();
+            if (!(c instanceof StopSegment))
+                OUT.println("error " + reader.base + " EXCEPTION permissible=false " + Text.oneLine(String.valueOf(e)));
+        }
+        OUT.println("end " + reader.base + " entries=" + reader.entries);
     }
 }
