@@ -25,7 +25,15 @@ typedef int (*cdc_event_fn)(void *opaque, const cdc_update *u, const char *json,
 
 typedef struct cdc_eventer cdc_eventer;
 
+typedef enum {
+	CDC_EVENT_CDCTAIL = 0,  /* docs/events.md */
+	CDC_EVENT_TRIGGER,      /* the seed's trigger messages: {"rows":[...],"key":"drama:2015"} */
+} cdc_event_format;
+
 cdc_eventer *cdc_eventer_new(void);
+
+/* Chooses the JSON shape written by cdc_events_emit (default CDCTAIL). */
+void cdc_eventer_set_format(cdc_eventer *ev, cdc_event_format f);
 void cdc_eventer_destroy(cdc_eventer *ev);
 
 /* Renders every row-level change of the CDC tables in m (updates of tables

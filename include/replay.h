@@ -12,6 +12,7 @@ typedef struct cdc_replay_opts {
 	FILE *out;               /* JSON lines go here */
 	const char *node;        /* source.node in events, or NULL */
 	int ignore_index;        /* read past a live segment's _cdc.idx offset */
+	int trigger_format;      /* the seed trigger's JSON shape instead of docs/events.md */
 } cdc_replay_opts;
 
 typedef struct cdc_replay_stats {

@@ -24,11 +24,13 @@ static void usage(FILE *f)
 	      "        Like dump, and decode each entry's partition updates with the\n"
 	      "        table schema (from `cdctail schema export` or a fixture's\n"
 	      "        schema.json): rows, cells, timestamps, TTLs, tombstones.\n"
-	      "  replay --schema FILE [--output FILE] [--node NAME] [--ignore-index] DIR|SEGMENT...\n"
+	      "  replay --schema FILE [--output FILE] [--node NAME] [--ignore-index]\n"
+	      "         [--format cdctail|trigger] DIR|SEGMENT...\n"
 	      "        Decode archived segments (a directory's CommitLog-*.log, in id\n"
 	      "        order) into one JSON event per row-level change (docs/events.md),\n"
 	      "        written as JSON lines to stdout or FILE. A live segment is read up\n"
-	      "        to its _cdc.idx offset unless --ignore-index.\n"
+	      "        to its _cdc.idx offset unless --ignore-index. --format trigger writes\n"
+	      "        the seed trigger's message shape for consumers written for it.\n"
 	      "  version              print the version\n"
 	      "  help                 this text\n"
 	      "\n"
@@ -108,6 +110,7 @@ static int cmd_replay(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "node", required_argument, NULL, 'N' },
 		{ "ignore-index", no_argument, NULL, 'I' },
+		{ "format", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -119,8 +122,16 @@ static int cmd_replay(int argc, char **argv)
 	int c, rc;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:o:N:Ih", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:o:N:IF:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'F':
+			if (strcmp(optarg, "trigger") == 0) {
+				o.trigger_format = 1;
+			} else if (strcmp(optarg, "cdctail") != 0) {
+				fprintf(stderr, "cdctail replay: --format is cdctail or trigger, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 's': schema_path = optarg; break;
 		case 'o': output = optarg; break;
 		case 'N': o.node = optarg; break;

@@ -15,7 +15,13 @@ struct cdc_eventer {
 	char *errstr;
 	size_t errlen;
 	int failed;
+	cdc_event_format format;
 };
+
+void cdc_eventer_set_format(cdc_eventer *ev, cdc_event_format f)
+{
+	ev->format = f;
+}
 
 cdc_eventer *cdc_eventer_new(void)
 {
@@ -712,6 +718,133 @@ static int emit_ranges(cdc_eventer *ev, const cdc_mutation *m, const cdc_update 
 	return 0;
 }
 
+/* ---- the seed's trigger format ---- */
+
+/* A value as the trigger printed it: text as is, others as CQL literals. */
+static void plain(cdc_eventer *ev, cdc_buf *out, const cdc_type *t, const cdc_value *v)
+{
+	if (t->kind == CDC_T_TEXT || t->kind == CDC_T_ASCII)
+		cdc_buf_put(out, v->p, v->len);
+	else
+		val(ev, out, CDC_RENDER_CQL, t, v);
+}
+
+/* "drama:2015" (key) or "7.4, 110" (clustering), as a JSON string. */
+static void joined(cdc_eventer *ev, const cdc_column *const *cols, const cdc_value *v, uint32_t n,
+		   const char *sep)
+{
+	uint32_t i;
+
+	cdc_buf_reset(&ev->tmp);
+	for (i = 0; i < n; i++) {
+		if (i)
+			cdc_buf_puts(&ev->tmp, sep);
+		plain(ev, &ev->tmp, cols[i]->type, &v[i]);
+	}
+	cdc_buf_json_str(&ev->json, ev->tmp.p ? ev->tmp.p : "", ev->tmp.len);
+}
+
+static int trigger_done(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
+			cdc_event_fn fn, void *opaque)
+{
+	cdc_buf_put(&ev->json, ",\"key\":", 7);
+	joined(ev, u->table->pk, m->values + u->kc_first, u->nkc, ":");
+	cdc_buf_putc(&ev->json, '}');
+	if (ev->json.oom)
+		return -1;
+	return fn(opaque, u, ev->json.p, ev->json.len);
+}
+
+/* One message per change, in the shape of the seed's trigger: rows with a
+ * clusteringKey and cells {name, value} or {deleted, name}; rowDeleted for a
+ * row deletion; partitionDeleted and rangeDeleted (with start/end and their
+ * inclusiveness) for what the seed's trigger left empty. */
+static int emit_trigger(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
+			cdc_event_fn fn, void *opaque, int *count)
+{
+	const cdc_table *t = u->table;
+	const cdc_rt_marker *open = NULL;
+	uint32_t i, k;
+	int rc;
+
+	if (u->pdel.ts != CDC_TS_NONE) {
+		cdc_buf_reset(&ev->json);
+		cdc_buf_puts(&ev->json, "{\"partitionDeleted\":true");
+		if ((rc = trigger_done(ev, m, u, fn, opaque)) != 0)
+			return rc;
+		(*count)++;
+	}
+	for (i = 0; i < u->nrt; i++) {
+		const cdc_rt_marker *r = &m->rts[u->rt_first + i];
+
+		if (is_open(r->kind)) {
+			open = r;
+			continue;
+		}
+		if (!open)
+			continue;
+		cdc_buf_reset(&ev->json);
+		cdc_buf_puts(&ev->json, "{\"rangeDeleted\":true,\"start\":");
+		joined(ev, t->ck, m->values + open->v_first, open->nv, ", ");
+		cdc_buf_printf(&ev->json, ",\"startInclusive\":%s,\"end\":",
+			       open->kind == CDC_RT_INCL_START_BOUND ? "true" : "false");
+		joined(ev, t->ck, m->values + r->v_first, r->nv, ", ");
+		cdc_buf_printf(&ev->json, ",\"endInclusive\":%s",
+			       r->kind == CDC_RT_INCL_END_BOUND || r->kind == CDC_RT_INCL_END_EXCL_START_BOUNDARY ? "true" : "false");
+		if ((rc = trigger_done(ev, m, u, fn, opaque)) != 0)
+			return rc;
+		(*count)++;
+		open = (r->kind == CDC_RT_EXCL_END_INCL_START_BOUNDARY || r->kind == CDC_RT_INCL_END_EXCL_START_BOUNDARY) ? r : NULL;
+	}
+	for (i = 0; i < u->nrows; i++) {
+		const cdc_row *r = &m->rows[u->row_first + i];
+
+		cdc_buf_reset(&ev->json);
+		cdc_buf_putc(&ev->json, '{');
+		if (r->del.ts != CDC_TS_NONE)
+			cdc_buf_puts(&ev->json, "\"rowDeleted\":true,");
+		cdc_buf_puts(&ev->json, "\"rows\":[{");
+		if (r->ncells) {
+			cdc_buf_puts(&ev->json, "\"cells\":[");
+			for (k = 0; k < r->ncells; k++) {
+				const cdc_cell *c = &m->cells[r->cell_first + k];
+
+				if (k)
+					cdc_buf_putc(&ev->json, ',');
+				cdc_buf_putc(&ev->json, '{');
+				if (c->deleted)
+					cdc_buf_puts(&ev->json, "\"deleted\":true,");
+				cdc_buf_puts(&ev->json, "\"name\":");
+				cdc_buf_json_str(&ev->json, c->col->name, c->col->name_len);
+				if (!c->deleted) {
+					cdc_buf_puts(&ev->json, ",\"value\":");
+					cdc_buf_reset(&ev->tmp);
+					if (c->col->complex)
+						val(ev, &ev->tmp, CDC_RENDER_CQL,
+						    c->col->type->kind == CDC_T_MAP ? c->col->type->sub[1] :
+						    c->col->type->kind == CDC_T_LIST ? c->col->type->sub[0] : c->col->type,
+						    &c->value);
+					else
+						plain(ev, &ev->tmp, c->col->type, &c->value);
+					cdc_buf_json_str(&ev->json, ev->tmp.p ? ev->tmp.p : "", ev->tmp.len);
+				}
+				cdc_buf_putc(&ev->json, '}');
+			}
+			cdc_buf_puts(&ev->json, "],");
+		}
+		cdc_buf_puts(&ev->json, "\"clusteringKey\":");
+		if (r->is_static)
+			cdc_buf_puts(&ev->json, "\"static\"");
+		else
+			joined(ev, t->ck, m->values + r->ck_first, r->nck, ", ");
+		cdc_buf_puts(&ev->json, "}]");
+		if ((rc = trigger_done(ev, m, u, fn, opaque)) != 0)
+			return rc;
+		(*count)++;
+	}
+	return 0;
+}
+
 int cdc_events_emit(cdc_eventer *ev, const cdc_mutation *m, const cdc_event_source *src,
 		    cdc_event_fn fn, void *opaque, char *errstr, size_t errlen)
 {
@@ -726,6 +859,11 @@ int cdc_events_emit(cdc_eventer *ev, const cdc_mutation *m, const cdc_event_sour
 
 		if (!u->table->cdc)
 			continue;
+		if (ev->format == CDC_EVENT_TRIGGER) {
+			if (emit_trigger(ev, m, u, fn, opaque, &count) != 0)
+				return -1;
+			continue;
+		}
 		if (u->pdel.ts != CDC_TS_NONE) {
 			begin(ev, "delete_partition", m, u);
 			build_where(ev, m, u, NULL, 0);

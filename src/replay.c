@@ -200,6 +200,8 @@ int cdc_replay(const cdc_replay_opts *o, char *const *paths, int npaths, cdc_rep
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
+	if (ev && o->trigger_format)
+		cdc_eventer_set_format(ev, CDC_EVENT_TRIGGER);
 	if (!dec || !ev || !unknown || collect(&l, paths, npaths, &st->faults) != 0) {
 		rc = cdc_error(errstr, errlen, "out of memory");
 		goto out;
