@@ -20,8 +20,16 @@ typedef struct cdc_buf {
 /* Frees the memory; the buffer is empty and reusable afterwards. */
 void cdc_buf_free(cdc_buf *b);
 
+/* Grows the buffer for n more bytes (the slow path of cdc_buf_reserve). */
+int cdc_buf_grow(cdc_buf *b, size_t n);
+
 /* Makes room for n more bytes; 0, or -1 (and oom set). */
-int cdc_buf_reserve(cdc_buf *b, size_t n);
+static inline int cdc_buf_reserve(cdc_buf *b, size_t n)
+{
+	if (!b->oom && b->cap - b->len > n)
+		return 0;
+	return cdc_buf_grow(b, n);
+}
 
 void cdc_buf_put(cdc_buf *b, const void *p, size_t n);
 void cdc_buf_puts(cdc_buf *b, const char *s);

