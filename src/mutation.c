@@ -354,7 +354,10 @@ static int rd_cell(cdc_decoder *d, rd *r, const cdc_column *col, const cdc_row *
 	} else {
 		c->value.p = r->p + r->off;
 	}
-	d->ncells++;
+	/* Like Cassandra's reader (DeserializationHelper.isDropped), data of a
+	 * column dropped after it was written is gone: parsed, not kept. */
+	if (!(col->dropped_time && c->ts <= col->dropped_time))
+		d->ncells++;
 	return 0;
 }
 
@@ -460,7 +463,8 @@ static int rd_row_body(cdc_decoder *d, rd *r, cdc_row *row, size_t hdr_first, si
 				cd->col = c;
 				if (rd_deletion(r, &cd->del) != 0)
 					goto fail;
-				if (cd->del.ts != INT64_MIN)
+				if (cd->del.ts != INT64_MIN &&
+				    !(c->dropped_time && cd->del.ts <= c->dropped_time))
 					d->ncdels++;
 			}
 			if (rd_uv(r, &n) != 0)
