@@ -72,7 +72,7 @@ asan: build/asan/cdctail $(UNIT_BINS) $(REPLAY_BINS)
 
 # The fuzz targets built with gcc + ASan/UBSan and a plain main, to replay
 # the saved corpus in make test.
-build/asan/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ASAN_LIB_OBJS)
+build/asan/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_schema.h $(ASAN_LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -o $@ $< tests/fuzz/replay.c $(ASAN_LIB_OBJS) $(LIBS)
 
 build/asan/cdctail: $(ASAN_OBJS)
@@ -90,7 +90,7 @@ test:
 # libFuzzer targets: each links the parser sources it exercises.
 FUZZ_CFLAGS := $(CSTD) $(INC) $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(HDRS) | build/fuzz
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_schema.h $(LIB_SRCS) $(HDRS) | build/fuzz
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIBS)
 
 fuzz-build: $(FUZZ_BINS)

@@ -50,6 +50,9 @@ void cdc_buf_u64(cdc_buf *b, uint64_t v);
  * "" when empty/oom. The NUL is not counted in len. */
 const char *cdc_buf_cstr(cdc_buf *b);
 
+/* Appends a string literal (its length known at compile time). */
+#define cdc_buf_lit(b, lit) cdc_buf_put((b), (lit), sizeof(lit) - 1)
+
 static inline void cdc_buf_putc(cdc_buf *b, char c)
 {
 	if (b->len < b->cap)

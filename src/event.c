@@ -45,14 +45,14 @@ static void val(cdc_eventer *ev, cdc_buf *out, cdc_render how, const cdc_type *t
 	char e[256];
 
 	if (v->null) {
-		cdc_buf_put(out, "null", sizeof("null") - 1);
+		cdc_buf_lit(out, "null");
 		return;
 	}
 	if (cdc_value_render(out, how, t, v->p, v->len, e, sizeof(e)) != 0) {
 		if (!ev->failed)
 			cdc_error(ev->errstr, ev->errlen, "%s", e);
 		ev->failed = 1;
-		cdc_buf_put(out, "null", sizeof("null") - 1);
+		cdc_buf_lit(out, "null");
 	}
 }
 
@@ -73,15 +73,15 @@ static void build_where(cdc_eventer *ev, const cdc_mutation *m, const cdc_update
 	cdc_buf_reset(&ev->where);
 	for (i = 0; i < u->nkc; i++) {
 		if (i)
-			cdc_buf_put(&ev->where, " AND ", sizeof(" AND ") - 1);
+			cdc_buf_lit(&ev->where, " AND ");
 		cdc_cql_ident(&ev->where, t->pk[i]->name);
-		cdc_buf_put(&ev->where, " = ", sizeof(" = ") - 1);
+		cdc_buf_lit(&ev->where, " = ");
 		val(ev, &ev->where, CDC_RENDER_CQL, t->pk[i]->type, &m->values[u->kc_first + i]);
 	}
 	for (i = 0; i < n; i++) {
-		cdc_buf_put(&ev->where, " AND ", sizeof(" AND ") - 1);
+		cdc_buf_lit(&ev->where, " AND ");
 		cdc_cql_ident(&ev->where, t->ck[i]->name);
-		cdc_buf_put(&ev->where, " = ", sizeof(" = ") - 1);
+		cdc_buf_lit(&ev->where, " = ");
 		val(ev, &ev->where, CDC_RENDER_CQL, t->ck[i]->type, &ck[i]);
 	}
 }
@@ -106,13 +106,13 @@ static void begin(cdc_eventer *ev, const char *op, const cdc_mutation *m, const 
 {
 	cdc_buf_reset(&ev->json);
 	cdc_buf_reset(&ev->cql);
-	cdc_buf_put(&ev->json, "{\"op\":\"", sizeof("{\"op\":\"") - 1);
+	cdc_buf_lit(&ev->json, "{\"op\":\"");
 	cdc_buf_puts(&ev->json, op);
-	cdc_buf_put(&ev->json, "\",\"keyspace\":", sizeof("\",\"keyspace\":") - 1);
+	cdc_buf_lit(&ev->json, "\",\"keyspace\":");
 	cdc_buf_json_str(&ev->json, u->table->keyspace, strlen(u->table->keyspace));
-	cdc_buf_put(&ev->json, ",\"table\":", sizeof(",\"table\":") - 1);
+	cdc_buf_lit(&ev->json, ",\"table\":");
 	cdc_buf_json_str(&ev->json, u->table->name, strlen(u->table->name));
-	cdc_buf_put(&ev->json, ",\"key\":", sizeof(",\"key\":") - 1);
+	cdc_buf_lit(&ev->json, ",\"key\":");
 	json_columns(ev, u->table->pk, m->values + u->kc_first, u->nkc);
 }
 
@@ -144,13 +144,13 @@ static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_ev
 {
 	cdc_buf *j = &ev->json;
 
-	cdc_buf_put(j, ",\"ts\":", sizeof(",\"ts\":") - 1);
+	cdc_buf_lit(j, ",\"ts\":");
 	cdc_buf_i64(j, ts);
-	cdc_buf_put(j, ",\"cql\":", sizeof(",\"cql\":") - 1);
+	cdc_buf_lit(j, ",\"cql\":");
 	if (ev->cql.len)
 		cdc_buf_json_str(j, ev->cql.p, ev->cql.len);
 	else
-		cdc_buf_put(j, "null", sizeof("null") - 1);
+		cdc_buf_lit(j, "null");
 	{
 		static const char hex[] = "0123456789abcdef";
 		uint64_t h = event_hash(j->p, j->len);
@@ -162,17 +162,17 @@ static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_ev
 		id[23] = '"';
 		cdc_buf_put(j, id, 24);
 	}
-	cdc_buf_put(j, ",\"source\":{\"segment\":", sizeof(",\"source\":{\"segment\":") - 1);
+	cdc_buf_lit(j, ",\"source\":{\"segment\":");
 	cdc_buf_i64(j, src->segment_id);
-	cdc_buf_put(j, ",\"offset\":", sizeof(",\"offset\":") - 1);
+	cdc_buf_lit(j, ",\"offset\":");
 	cdc_buf_u64(j, src->entry_offset);
-	cdc_buf_put(j, ",\"cl_version\":", sizeof(",\"cl_version\":") - 1);
+	cdc_buf_lit(j, ",\"cl_version\":");
 	cdc_buf_i64(j, src->cl_version);
 	if (src->node) {
-		cdc_buf_put(j, ",\"node\":", sizeof(",\"node\":") - 1);
+		cdc_buf_lit(j, ",\"node\":");
 		cdc_buf_json_str(j, src->node, strlen(src->node));
 	}
-	cdc_buf_put(j, "}}", sizeof("}}") - 1);
+	cdc_buf_lit(j, "}}");
 	if (j->oom)
 		return -1;
 	return fn(opaque, u, j->p, j->len);
@@ -192,30 +192,31 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 	uint32_t i, k;
 	const cdc_column *open = NULL;
 
-	cdc_buf_put(j, ",\"cells\":{", sizeof(",\"cells\":{") - 1);
+	cdc_buf_lit(j, ",\"cells\":{");
 	for (i = 0; i < r->ncells; i++) {
 		const cdc_cell *c = &m->cells[r->cell_first + i];
 		const cdc_type *t = c->col->type;
 
 		if (c->col != open) {
 			if (open)
-				cdc_buf_put(j, "]}", sizeof("]}") - 1);
+				cdc_buf_lit(j, "]}");
 			if (i)
 				cdc_buf_putc(j, ',');
 			cdc_buf_json_str(j, c->col->name, c->col->name_len);
 			cdc_buf_putc(j, ':');
 			if (!c->col->complex) {
 				open = NULL;
-				{ cdc_buf_put(j, "{\"ts\":", sizeof("{\"ts\":") - 1); cdc_buf_i64(j, c->ts); }
+				cdc_buf_lit(j, "{\"ts\":");
+				cdc_buf_i64(j, c->ts);
 				if (r->is_static)
-					cdc_buf_put(j, ",\"static\":true", sizeof(",\"static\":true") - 1);
+					cdc_buf_lit(j, ",\"static\":true");
 				if (c->deleted) {
-					cdc_buf_put(j, ",\"deleted\":true}", sizeof(",\"deleted\":true}") - 1);
+					cdc_buf_lit(j, ",\"deleted\":true}");
 					continue;
 				}
 				if (c->expiring)
 					cdc_buf_printf(j, ",\"ttl\":%" PRId32 ",\"expires\":%" PRId64, c->ttl, c->ldt);
-				cdc_buf_put(j, ",\"value\":", sizeof(",\"value\":") - 1);
+				cdc_buf_lit(j, ",\"value\":");
 				val(ev, j, CDC_RENDER_JSON, t, &c->value);
 				cdc_buf_putc(j, '}');
 				continue;
@@ -223,40 +224,41 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 			open = c->col;
 			cdc_buf_putc(j, '{');
 			if (r->is_static)
-				cdc_buf_put(j, "\"static\":true,", sizeof("\"static\":true,") - 1);
+				cdc_buf_lit(j, "\"static\":true,");
 			for (k = 0; k < r->ncdel; k++)
 				if (m->cdels[r->cdel_first + k].col == c->col)
 					cdc_buf_printf(j, "\"cleared_ts\":%" PRId64 ",", m->cdels[r->cdel_first + k].del.ts);
-			cdc_buf_put(j, "\"elements\":[", sizeof("\"elements\":[") - 1);
+			cdc_buf_lit(j, "\"elements\":[");
 		} else {
 			cdc_buf_putc(j, ',');
 		}
 		/* one element of a non-frozen collection or UDT */
-		{ cdc_buf_put(j, "{\"ts\":", sizeof("{\"ts\":") - 1); cdc_buf_i64(j, c->ts); }
+		cdc_buf_lit(j, "{\"ts\":");
+		cdc_buf_i64(j, c->ts);
 		if (c->expiring)
 			cdc_buf_printf(j, ",\"ttl\":%" PRId32 ",\"expires\":%" PRId64, c->ttl, c->ldt);
 		if (c->deleted)
-			cdc_buf_put(j, ",\"deleted\":true", sizeof(",\"deleted\":true") - 1);
+			cdc_buf_lit(j, ",\"deleted\":true");
 		switch (t->kind) {
 		case CDC_T_LIST:
-			cdc_buf_put(j, ",\"index\":", sizeof(",\"index\":") - 1);
+			cdc_buf_lit(j, ",\"index\":");
 			cdc_buf_putc(j, '"');
 			cdc_buf_hex(j, c->path.p, c->path.len);
 			cdc_buf_putc(j, '"');
 			if (!c->deleted) {
-				cdc_buf_put(j, ",\"value\":", sizeof(",\"value\":") - 1);
+				cdc_buf_lit(j, ",\"value\":");
 				val(ev, j, CDC_RENDER_JSON, t->sub[0], &c->value);
 			}
 			break;
 		case CDC_T_SET:
-			cdc_buf_put(j, ",\"value\":", sizeof(",\"value\":") - 1);
+			cdc_buf_lit(j, ",\"value\":");
 			val(ev, j, CDC_RENDER_JSON, t->sub[0], &c->path);
 			break;
 		case CDC_T_MAP:
-			cdc_buf_put(j, ",\"key\":", sizeof(",\"key\":") - 1);
+			cdc_buf_lit(j, ",\"key\":");
 			val(ev, j, CDC_RENDER_JSON, t->sub[0], &c->path);
 			if (!c->deleted) {
-				cdc_buf_put(j, ",\"value\":", sizeof(",\"value\":") - 1);
+				cdc_buf_lit(j, ",\"value\":");
 				val(ev, j, CDC_RENDER_JSON, t->sub[1], &c->value);
 			}
 			break;
@@ -264,13 +266,13 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 			int f = c->path.len == 2 ? (c->path.p[0] << 8 | c->path.p[1]) : -1;
 
 			if (f < 0 || f >= t->nsub) {
-				cdc_buf_put(j, ",\"field\":null", sizeof(",\"field\":null") - 1);
+				cdc_buf_lit(j, ",\"field\":null");
 				break;
 			}
-			cdc_buf_put(j, ",\"field\":", sizeof(",\"field\":") - 1);
+			cdc_buf_lit(j, ",\"field\":");
 			cdc_buf_json_str(j, t->field_names[f], strlen(t->field_names[f]));
 			if (!c->deleted) {
-				cdc_buf_put(j, ",\"value\":", sizeof(",\"value\":") - 1);
+				cdc_buf_lit(j, ",\"value\":");
 				val(ev, j, CDC_RENDER_JSON, t->sub[f], &c->value);
 			}
 			break;
@@ -281,7 +283,7 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 		cdc_buf_putc(j, '}');
 	}
 	if (open)
-		cdc_buf_put(j, "]}", sizeof("]}") - 1);
+		cdc_buf_lit(j, "]}");
 	/* complex deletions of columns with no cell in this row */
 	for (k = 0; k < r->ncdel; k++) {
 		const cdc_complex_deletion *cd = &m->cdels[r->cdel_first + k];
@@ -309,7 +311,7 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 	if (!c->col->complex) {
 		cdc_cql_ident(b, name);
 		if (!c->deleted) {
-			cdc_buf_put(b, " = ", sizeof(" = ") - 1);
+			cdc_buf_lit(b, " = ");
 			val(ev, b, CDC_RENDER_CQL, t, &c->value);
 		}
 		return;
@@ -321,13 +323,13 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->path);
 		cdc_buf_putc(b, ']');
 		if (!c->deleted) {
-			cdc_buf_put(b, " = ", sizeof(" = ") - 1);
+			cdc_buf_lit(b, " = ");
 			val(ev, b, CDC_RENDER_CQL, t->sub[1], &c->value);
 		}
 		break;
 	case CDC_T_SET:
 		cdc_cql_ident(b, name);
-		cdc_buf_put(b, " = ", sizeof(" = ") - 1);
+		cdc_buf_lit(b, " = ");
 		cdc_cql_ident(b, name);
 		cdc_buf_puts(b, c->deleted ? " - {" : " + {");
 		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->path);
@@ -337,9 +339,9 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 		/* a list element's identity (its timeuuid) cannot be written in CQL:
 		 * appends are replayed as appends, removals by value are not possible */
 		cdc_cql_ident(b, name);
-		cdc_buf_put(b, " = ", sizeof(" = ") - 1);
+		cdc_buf_lit(b, " = ");
 		cdc_cql_ident(b, name);
-		cdc_buf_put(b, " + [", sizeof(" + [") - 1);
+		cdc_buf_lit(b, " + [");
 		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->value);
 		cdc_buf_putc(b, ']');
 		break;
@@ -349,9 +351,9 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 		cdc_cql_ident(b, name);
 		cdc_buf_putc(b, '.');
 		cdc_cql_ident(b, f < t->nsub ? t->field_names[f] : "?");
-		cdc_buf_put(b, " = ", sizeof(" = ") - 1);
+		cdc_buf_lit(b, " = ");
 		if (c->deleted)
-			cdc_buf_put(b, "null", sizeof("null") - 1);
+			cdc_buf_lit(b, "null");
 		else
 			val(ev, b, CDC_RENDER_CQL, f < t->nsub ? t->sub[f] : t, &c->value);
 		break;
@@ -376,6 +378,60 @@ static void stmt_sep(cdc_eventer *ev, int *n)
 	if (*n)
 		cdc_buf_putc(&ev->cql, ' ');
 	(*n)++;
+}
+
+/* INSERT INTO t (pk..., ck...[, cells...]) VALUES (...) USING TIMESTAMP
+ * liveness [AND TTL]: the row marker, and with `with_cells` every cell of the
+ * row (tombstones as null). */
+static void cql_insert(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u, const cdc_row *r,
+		       int with_cells)
+{
+	const cdc_table *t = u->table;
+	cdc_buf *q = &ev->cql;
+	uint32_t i, ncells = with_cells ? r->ncells : 0;
+
+	cdc_buf_lit(q, "INSERT INTO ");
+	table_name(q, t);
+	cdc_buf_lit(q, " (");
+	for (i = 0; i < (uint32_t)t->npk; i++) {
+		if (i)
+			cdc_buf_lit(q, ", ");
+		cdc_cql_ident(q, t->pk[i]->name);
+	}
+	for (i = 0; i < r->nck; i++) {
+		cdc_buf_lit(q, ", ");
+		cdc_cql_ident(q, t->ck[i]->name);
+	}
+	for (i = 0; i < ncells; i++) {
+		cdc_buf_lit(q, ", ");
+		cdc_cql_ident(q, m->cells[r->cell_first + i].col->name);
+	}
+	cdc_buf_lit(q, ") VALUES (");
+	for (i = 0; i < (uint32_t)t->npk; i++) {
+		if (i)
+			cdc_buf_lit(q, ", ");
+		val(ev, q, CDC_RENDER_CQL, t->pk[i]->type, &m->values[u->kc_first + i]);
+	}
+	for (i = 0; i < r->nck; i++) {
+		cdc_buf_lit(q, ", ");
+		val(ev, q, CDC_RENDER_CQL, t->ck[i]->type, &m->values[r->ck_first + i]);
+	}
+	for (i = 0; i < ncells; i++) {
+		const cdc_cell *c = &m->cells[r->cell_first + i];
+
+		cdc_buf_lit(q, ", ");
+		if (c->deleted)
+			cdc_buf_lit(q, "null");
+		else
+			val(ev, q, CDC_RENDER_CQL, c->col->type, &c->value);
+	}
+	cdc_buf_lit(q, ") USING TIMESTAMP ");
+	cdc_buf_i64(q, r->lts);
+	if (r->lttl) {
+		cdc_buf_lit(q, " AND TTL ");
+		cdc_buf_i64(q, r->lttl);
+	}
+	cdc_buf_putc(q, ';');
 }
 
 /* The CQL of a row: an INSERT when everything shares the liveness timestamp
@@ -404,85 +460,22 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 			simple_insert = 0;
 	}
 	if (simple_insert) {
-		cdc_buf_put(q, "INSERT INTO ", sizeof("INSERT INTO ") - 1);
-		table_name(q, t);
-		cdc_buf_put(q, " (", sizeof(" (") - 1);
-		for (i = 0; i < (uint32_t)t->npk; i++) {
-			if (i)
-				cdc_buf_put(q, ", ", sizeof(", ") - 1);
-			cdc_cql_ident(q, t->pk[i]->name);
-		}
-		for (i = 0; !r->is_static && i < r->nck; i++) {
-			cdc_buf_put(q, ", ", sizeof(", ") - 1);
-			cdc_cql_ident(q, t->ck[i]->name);
-		}
-		for (i = 0; i < r->ncells; i++) {
-			cdc_buf_put(q, ", ", sizeof(", ") - 1);
-			cdc_cql_ident(q, m->cells[r->cell_first + i].col->name);
-		}
-		cdc_buf_put(q, ") VALUES (", sizeof(") VALUES (") - 1);
-		for (i = 0; i < (uint32_t)t->npk; i++) {
-			if (i)
-				cdc_buf_put(q, ", ", sizeof(", ") - 1);
-			val(ev, q, CDC_RENDER_CQL, t->pk[i]->type, &m->values[u->kc_first + i]);
-		}
-		for (i = 0; !r->is_static && i < r->nck; i++) {
-			cdc_buf_put(q, ", ", sizeof(", ") - 1);
-			val(ev, q, CDC_RENDER_CQL, t->ck[i]->type, &m->values[r->ck_first + i]);
-		}
-		for (i = 0; i < r->ncells; i++) {
-			const cdc_cell *c = &m->cells[r->cell_first + i];
-
-			cdc_buf_put(q, ", ", sizeof(", ") - 1);
-			if (c->deleted)
-				cdc_buf_put(q, "null", sizeof("null") - 1);
-			else
-				val(ev, q, CDC_RENDER_CQL, c->col->type, &c->value);
-		}
-		{ cdc_buf_put(q, ") USING TIMESTAMP ", sizeof(") USING TIMESTAMP ") - 1); cdc_buf_i64(q, r->lts); }
-		if (r->lttl)
-			cdc_buf_printf(q, " AND TTL %" PRId32, r->lttl);
-		cdc_buf_putc(q, ';');
+		cql_insert(ev, m, u, r, 1);
 		return;
 	}
 	/* general form */
-	cdc_buf_put(q, "BEGIN UNLOGGED BATCH ", sizeof("BEGIN UNLOGGED BATCH ") - 1);
+	cdc_buf_lit(q, "BEGIN UNLOGGED BATCH ");
 	if (r->lts != CDC_TS_NONE) {
 		stmt_sep(ev, &nst);
-		cdc_buf_put(q, "INSERT INTO ", sizeof("INSERT INTO ") - 1);
-		table_name(q, t);
-		cdc_buf_put(q, " (", sizeof(" (") - 1);
-		for (i = 0; i < (uint32_t)t->npk; i++) {
-			if (i)
-				cdc_buf_put(q, ", ", sizeof(", ") - 1);
-			cdc_cql_ident(q, t->pk[i]->name);
-		}
-		for (i = 0; i < r->nck; i++) {
-			cdc_buf_put(q, ", ", sizeof(", ") - 1);
-			cdc_cql_ident(q, t->ck[i]->name);
-		}
-		cdc_buf_put(q, ") VALUES (", sizeof(") VALUES (") - 1);
-		for (i = 0; i < (uint32_t)t->npk; i++) {
-			if (i)
-				cdc_buf_put(q, ", ", sizeof(", ") - 1);
-			val(ev, q, CDC_RENDER_CQL, t->pk[i]->type, &m->values[u->kc_first + i]);
-		}
-		for (i = 0; i < r->nck; i++) {
-			cdc_buf_put(q, ", ", sizeof(", ") - 1);
-			val(ev, q, CDC_RENDER_CQL, t->ck[i]->type, &m->values[r->ck_first + i]);
-		}
-		{ cdc_buf_put(q, ") USING TIMESTAMP ", sizeof(") USING TIMESTAMP ") - 1); cdc_buf_i64(q, r->lts); }
-		if (r->lttl)
-			cdc_buf_printf(q, " AND TTL %" PRId32, r->lttl);
-		cdc_buf_putc(q, ';');
+		cql_insert(ev, m, u, r, 0);
 	}
 	for (k = 0; k < r->ncdel; k++) {
 		const cdc_complex_deletion *cd = &m->cdels[r->cdel_first + k];
 
 		stmt_sep(ev, &nst);
-		cdc_buf_put(q, "DELETE ", sizeof("DELETE ") - 1);
+		cdc_buf_lit(q, "DELETE ");
 		cdc_cql_ident(q, cd->col->name);
-		cdc_buf_put(q, " FROM ", sizeof(" FROM ") - 1);
+		cdc_buf_lit(q, " FROM ");
 		table_name(q, t);
 		cdc_buf_printf(q, " USING TIMESTAMP %" PRId64 " WHERE ", cd->del.ts);
 		cdc_buf_put(q, ev->where.p, ev->where.len);
@@ -502,14 +495,15 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 			continue;
 		stmt_sep(ev, &nst);
 		if (assign) {
-			cdc_buf_put(q, "UPDATE ", sizeof("UPDATE ") - 1);
+			cdc_buf_lit(q, "UPDATE ");
 			table_name(q, t);
-			{ cdc_buf_put(q, " USING TIMESTAMP ", sizeof(" USING TIMESTAMP ") - 1); cdc_buf_i64(q, c->ts); }
+			cdc_buf_lit(q, " USING TIMESTAMP ");
+			cdc_buf_i64(q, c->ts);
 			if (ttl)
 				cdc_buf_printf(q, " AND TTL %" PRId32, ttl);
-			cdc_buf_put(q, " SET ", sizeof(" SET ") - 1);
+			cdc_buf_lit(q, " SET ");
 		} else {
-			cdc_buf_put(q, "DELETE ", sizeof("DELETE ") - 1);
+			cdc_buf_lit(q, "DELETE ");
 		}
 		for (j = i; j < r->ncells; j++) {
 			const cdc_cell *o = &m->cells[r->cell_first + j];
@@ -517,18 +511,19 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 			if (cell_is_assignment(o) != assign || o->ts != c->ts || (o->expiring ? o->ttl : 0) != ttl)
 				continue;
 			if (!first)
-				cdc_buf_put(q, ", ", sizeof(", ") - 1);
+				cdc_buf_lit(q, ", ");
 			first = 0;
 			cql_cell(ev, q, o);
 			if (j != i && ndone < 64)
 				done_ts[ndone++] = (int64_t)j;
 		}
 		if (!assign) {
-			cdc_buf_put(q, " FROM ", sizeof(" FROM ") - 1);
+			cdc_buf_lit(q, " FROM ");
 			table_name(q, t);
-			{ cdc_buf_put(q, " USING TIMESTAMP ", sizeof(" USING TIMESTAMP ") - 1); cdc_buf_i64(q, c->ts); }
+			cdc_buf_lit(q, " USING TIMESTAMP ");
+			cdc_buf_i64(q, c->ts);
 		}
-		cdc_buf_put(q, " WHERE ", sizeof(" WHERE ") - 1);
+		cdc_buf_lit(q, " WHERE ");
 		cdc_buf_put(q, ev->where.p, ev->where.len);
 		cdc_buf_putc(q, ';');
 	}
@@ -538,7 +533,7 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 		memmove(q->p, q->p + pre, q->len - pre);
 		q->len -= pre;
 	} else {
-		cdc_buf_put(q, " APPLY BATCH;", sizeof(" APPLY BATCH;") - 1);
+		cdc_buf_lit(q, " APPLY BATCH;");
 	}
 }
 
@@ -552,10 +547,10 @@ static int emit_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 
 	if (r->del.ts != CDC_TS_NONE) {
 		begin(ev, "delete_row", m, u);
-		cdc_buf_put(&ev->json, ",\"clustering\":", sizeof(",\"clustering\":") - 1);
+		cdc_buf_lit(&ev->json, ",\"clustering\":");
 		json_columns(ev, u->table->ck, m->values + r->ck_first, r->nck);
 		build_where(ev, m, u, m->values + r->ck_first, r->nck);
-		cdc_buf_put(&ev->cql, "DELETE FROM ", sizeof("DELETE FROM ") - 1);
+		cdc_buf_lit(&ev->cql, "DELETE FROM ");
 		table_name(&ev->cql, u->table);
 		cdc_buf_printf(&ev->cql, " USING TIMESTAMP %" PRId64 " WHERE ", r->del.ts);
 		cdc_buf_put(&ev->cql, ev->where.p, ev->where.len);
@@ -585,9 +580,9 @@ static int emit_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 	}
 	begin(ev, op, m, u);
 	if (r->is_static) {
-		cdc_buf_put(&ev->json, ",\"static\":true", sizeof(",\"static\":true") - 1);
+		cdc_buf_lit(&ev->json, ",\"static\":true");
 	} else {
-		cdc_buf_put(&ev->json, ",\"clustering\":", sizeof(",\"clustering\":") - 1);
+		cdc_buf_lit(&ev->json, ",\"clustering\":");
 		json_columns(ev, u->table->ck, m->values + r->ck_first, r->nck);
 	}
 	if (r->lttl)
@@ -640,12 +635,12 @@ static void cql_slice(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *
 			continue;
 		desc = t->ck[common]->desc;
 		lower = (i == 0) != desc; /* a start bound is a lower value unless DESC */
-		cdc_buf_put(q, " AND ", sizeof(" AND ") - 1);
+		cdc_buf_lit(q, " AND ");
 		if (extra > 1)
 			cdc_buf_putc(q, '(');
 		for (k = common; k < b->nv; k++) {
 			if (k > common)
-				cdc_buf_put(q, ", ", sizeof(", ") - 1);
+				cdc_buf_lit(q, ", ");
 			cdc_cql_ident(q, t->ck[k]->name);
 		}
 		if (extra > 1)
@@ -655,7 +650,7 @@ static void cql_slice(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *
 			cdc_buf_putc(q, '(');
 		for (k = common; k < b->nv; k++) {
 			if (k > common)
-				cdc_buf_put(q, ", ", sizeof(", ") - 1);
+				cdc_buf_lit(q, ", ");
 			val(ev, q, CDC_RENDER_CQL, t->ck[k]->type, &bv[k]);
 		}
 		if (extra > 1)
@@ -672,7 +667,7 @@ static int emit_range(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *
 		json_bound(ev, "start", u, m, s, s_incl);
 	if (e->nv)
 		json_bound(ev, "end", u, m, e, e_incl);
-	cdc_buf_put(&ev->cql, "DELETE FROM ", sizeof("DELETE FROM ") - 1);
+	cdc_buf_lit(&ev->cql, "DELETE FROM ");
 	table_name(&ev->cql, u->table);
 	cdc_buf_printf(&ev->cql, " USING TIMESTAMP %" PRId64 " WHERE ", del.ts);
 	cql_slice(ev, m, u, s, s_incl, e, e_incl);
@@ -867,7 +862,7 @@ int cdc_events_emit(cdc_eventer *ev, const cdc_mutation *m, const cdc_event_sour
 		if (u->pdel.ts != CDC_TS_NONE) {
 			begin(ev, "delete_partition", m, u);
 			build_where(ev, m, u, NULL, 0);
-			cdc_buf_put(&ev->cql, "DELETE FROM ", sizeof("DELETE FROM ") - 1);
+			cdc_buf_lit(&ev->cql, "DELETE FROM ");
 			table_name(&ev->cql, u->table);
 			cdc_buf_printf(&ev->cql, " USING TIMESTAMP %" PRId64 " WHERE ", u->pdel.ts);
 			cdc_buf_put(&ev->cql, ev->where.p, ev->where.len);

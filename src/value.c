@@ -150,7 +150,7 @@ static int put_varint(vctx *c, const uint8_t *v, size_t n, int32_t scale)
 		return 0;
 	}
 	if ((size_t)scale >= nd) {
-		cdc_buf_put(c->out, "0.", sizeof("0.") - 1);
+		cdc_buf_lit(c->out, "0.");
 		for (i = (size_t)scale; i > nd; i--)
 			cdc_buf_putc(c->out, '0');
 		for (i = nd; i-- > 0;)
@@ -235,7 +235,7 @@ static int element(vctx *c, const cdc_type *t, const cdc_type *et, const uint8_t
 	if (len < 0) {
 		if (!allow_null)
 			return fail(c, t, v + *off, "null element in a collection");
-		cdc_buf_put(c->out, "null", sizeof("null") - 1);
+		cdc_buf_lit(c->out, "null");
 		return 0;
 	}
 	if ((size_t)len > n - *off)
@@ -296,7 +296,7 @@ static int render_fields(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 				cdc_buf_putc(c->out, ':');
 			} else {
 				cdc_cql_ident(c->out, t->field_names[i]);
-				cdc_buf_put(c->out, ": ", sizeof(": ") - 1);
+				cdc_buf_lit(c->out, ": ");
 			}
 		}
 		if (element(c, t, t->sub[i], v, n, &off, 1) != 0)
@@ -385,7 +385,7 @@ static int render_duration(vctx *c, const cdc_type *t, const uint8_t *v, size_t 
 		}
 	}
 	if (!months && !days && !u[2])
-		cdc_buf_put(c->out, "0s", sizeof("0s") - 1);
+		cdc_buf_lit(c->out, "0s");
 	if (c->how == CDC_RENDER_JSON)
 		cdc_buf_putc(c->out, '"');
 	return 0;
@@ -408,7 +408,7 @@ static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 
 	if (n == 0 && t->kind != CDC_T_TEXT && t->kind != CDC_T_ASCII && t->kind != CDC_T_BLOB &&
 	    t->kind != CDC_T_CUSTOM && t->kind != CDC_T_EMPTY) {
-		cdc_buf_put(c->out, "null", sizeof("null") - 1);
+		cdc_buf_lit(c->out, "null");
 		return 0;
 	}
 	switch (t->kind) {
@@ -420,9 +420,9 @@ static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 	case CDC_T_CUSTOM:
 	case CDC_T_EMPTY:
 		if (json)
-			cdc_buf_put(c->out, "\"0x", sizeof("\"0x") - 1);
+			cdc_buf_lit(c->out, "\"0x");
 		else
-			cdc_buf_put(c->out, "0x", sizeof("0x") - 1);
+			cdc_buf_lit(c->out, "0x");
 		cdc_buf_hex(c->out, v, n);
 		if (json)
 			cdc_buf_putc(c->out, '"');

@@ -10,6 +10,7 @@
 #include "event.h"
 #include "mutation.h"
 #include "schema.h"
+#include "fuzz_schema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -20,16 +21,9 @@ static cdc_eventer *ev;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const char *files[] = { "fixtures/5.0/types/schema.json", "fixtures/5.0/seed/schema.json" };
-	char err[CDC_ERRSTR_SIZE];
-	size_t i;
-
 	(void)argc;
 	(void)argv;
-	schema = cdc_schema_new();
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (cdc_schema_load_file(schema, files[i], err, sizeof(err)) != 0)
-			abort(); /* run from the repository root */
+	schema = fuzz_schema_load();
 	dec = cdc_decoder_new(schema);
 	ev = cdc_eventer_new();
 	return 0;
