@@ -22,9 +22,9 @@ if [ ! -f "$dir/lib/.complete" ]; then
   </dependencies>
 </project>
 POM
-	(cd "$dir" && mvn -B -q dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime) ||
+	(cd "$dir" && mvn -B -q -Dstyle.color=never dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime) ||
 		die "maven could not fetch cassandra-all $v and its dependencies"
-	(cd "$dir" && mvn -B -q dependency:copy -Dartifact="org.apache.cassandra:cassandra-all:$v:jar:sources" -DoutputDirectory=src) ||
+	(cd "$dir" && mvn -B -q -Dstyle.color=never dependency:copy -Dartifact="org.apache.cassandra:cassandra-all:$v:jar:sources" -DoutputDirectory=src) ||
 		log "warning: no sources jar for $v"
 	touch "$dir/lib/.complete"
 fi
