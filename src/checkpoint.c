@@ -1,0 +1,282 @@
+/* checkpoint.c - durable per-segment positions. */
+#include "checkpoint.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MAGIC "cdctail-checkpoint 1\n"
+
+typedef struct rec {
+	int64_t id;
+	uint64_t position;
+	int finished;
+} rec;
+
+struct cdc_checkpoint {
+	char *dir, *path, *tmp;
+	rec *v;          /* sorted by id */
+	size_t n, cap;
+};
+
+static char *join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+/* Index of id, or where it would go (*found says which). */
+static size_t find(const cdc_checkpoint *c, int64_t id, int *found)
+{
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < c->n && c->v[lo].id == id;
+	return lo;
+}
+
+int cdc_checkpoint_set(cdc_checkpoint *c, int64_t segment_id, uint64_t position, int finished)
+{
+	int found;
+	size_t i = find(c, segment_id, &found);
+
+	if (found) {
+		if (position > c->v[i].position)
+			c->v[i].position = position;
+		c->v[i].finished |= finished;
+		return 0;
+	}
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 32;
+		rec *nv = realloc(c->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		c->v = nv;
+		c->cap = ncap;
+	}
+	memmove(c->v + i + 1, c->v + i, (c->n - i) * sizeof(*c->v));
+	c->v[i].id = segment_id;
+	c->v[i].position = position;
+	c->v[i].finished = !!finished;
+	c->n++;
+	return 0;
+}
+
+void cdc_checkpoint_forget(cdc_checkpoint *c, int64_t segment_id)
+{
+	int found;
+	size_t i = find(c, segment_id, &found);
+
+	if (found) {
+		memmove(c->v + i, c->v + i + 1, (c->n - i - 1) * sizeof(*c->v));
+		c->n--;
+	}
+}
+
+int cdc_checkpoint_get(const cdc_checkpoint *c, int64_t segment_id, uint64_t *position, int *finished)
+{
+	int found;
+	size_t i = find(c, segment_id, &found);
+
+	if (!found)
+		return 1;
+	*position = c->v[i].position;
+	*finished = c->v[i].finished;
+	return 0;
+}
+
+size_t cdc_checkpoint_count(const cdc_checkpoint *c)
+{
+	return c->n;
+}
+
+int cdc_checkpoint_at(const cdc_checkpoint *c, size_t i, int64_t *segment_id, uint64_t *position,
+		      int *finished)
+{
+	if (i >= c->n)
+		return -1;
+	*segment_id = c->v[i].id;
+	*position = c->v[i].position;
+	*finished = c->v[i].finished;
+	return 0;
+}
+
+/* Parses the file text: magic, "segment ID POS FIN" lines, "end N CRC". */
+static int parse(cdc_checkpoint *c, const char *text, size_t len, char *errstr, size_t errlen)
+{
+	const char *p = text, *end = text + len;
+	unsigned long line = 1, count = 0;
+
+	if (len < strlen(MAGIC) || memcmp(text, MAGIC, strlen(MAGIC)) != 0)
+		return cdc_error(errstr, errlen, "%s: line 1: not a cdctail checkpoint (expected \"%.*s\")",
+				 c->path, (int)strlen(MAGIC) - 1, MAGIC);
+	p += strlen(MAGIC);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		char buf[128];
+		int64_t id;
+		uint64_t pos;
+		unsigned long n;
+		unsigned fin, crc;
+		int used = 0;
+
+		line++;
+		if (!nl || (size_t)(nl - p) >= sizeof(buf))
+			return cdc_error(errstr, errlen, "%s: line %lu: truncated or overlong line", c->path, line);
+		memcpy(buf, p, (size_t)(nl - p));
+		buf[nl - p] = '\0';
+		if (sscanf(buf, "segment %" SCNd64 " %" SCNu64 " %u%n", &id, &pos, &fin, &used) == 3 &&
+		    used == (int)(nl - p) && fin <= 1) {
+			if (cdc_checkpoint_set(c, id, pos, (int)fin) != 0)
+				return cdc_error(errstr, errlen, "%s: out of memory", c->path);
+			count++;
+		} else if (sscanf(buf, "end %lu %x%n", &n, &crc, &used) == 2 && used == (int)(nl - p)) {
+			uint32_t want = (uint32_t)crc32(0, (const unsigned char *)text, (uInt)(p - text));
+
+			if (n != count || crc != want || nl + 1 != end)
+				return cdc_error(errstr, errlen,
+						 "%s: line %lu: closing line does not match the file (%lu of %lu segments, crc %08x, computed %08x)",
+						 c->path, line, count, n, crc, want);
+			return 0;
+		} else {
+			return cdc_error(errstr, errlen, "%s: line %lu: expected \"segment ID POSITION 0|1\" or \"end N CRC\"",
+					 c->path, line);
+		}
+		p = nl + 1;
+	}
+	return cdc_error(errstr, errlen, "%s: line %lu: no closing \"end\" line: the file is incomplete",
+			 c->path, line + 1);
+}
+
+int cdc_checkpoint_open(cdc_checkpoint **out, const char *state_dir, char *errstr, size_t errlen)
+{
+	cdc_checkpoint *c = calloc(1, sizeof(*c));
+	FILE *f;
+	char *text = NULL;
+	long n = 0;
+	int rc = 0;
+
+	*out = NULL;
+	if (!c)
+		return cdc_error(errstr, errlen, "out of memory");
+	c->dir = strdup(state_dir);
+	c->path = join(state_dir, "checkpoint");
+	c->tmp = join(state_dir, "checkpoint.tmp");
+	if (!c->dir || !c->path || !c->tmp) {
+		cdc_checkpoint_destroy(c);
+		return cdc_error(errstr, errlen, "out of memory");
+	}
+	if (mkdir(state_dir, 0755) != 0 && errno != EEXIST) {
+		cdc_error(errstr, errlen, "%s: cannot create the state directory: %s", state_dir, strerror(errno));
+		cdc_checkpoint_destroy(c);
+		return -1;
+	}
+	f = fopen(c->path, "rb");
+	if (!f) {
+		if (errno == ENOENT) {
+			*out = c;
+			return 0;
+		}
+		cdc_error(errstr, errlen, "%s: %s", c->path, strerror(errno));
+		cdc_checkpoint_destroy(c);
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+	    !(text = malloc((size_t)n + 1)) || fread(text, 1, (size_t)n, f) != (size_t)n)
+		rc = cdc_error(errstr, errlen, "%s: cannot read: %s", c->path, strerror(errno));
+	fclose(f);
+	if (rc == 0)
+		rc = parse(c, text, (size_t)n, errstr, errlen);
+	free(text);
+	if (rc != 0) {
+		cdc_checkpoint_destroy(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+void cdc_checkpoint_destroy(cdc_checkpoint *c)
+{
+	if (!c)
+		return;
+	free(c->dir);
+	free(c->path);
+	free(c->tmp);
+	free(c->v);
+	free(c);
+}
+
+/* write(2) all of buf. */
+static int write_all(int fd, const char *buf, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int cdc_checkpoint_save(cdc_checkpoint *c, char *errstr, size_t errlen)
+{
+	size_t cap = strlen(MAGIC) + c->n * 64 + 64, len, i;
+	char *text = malloc(cap);
+	int fd, dfd, rc = 0;
+
+	if (!text)
+		return cdc_error(errstr, errlen, "out of memory");
+	len = (size_t)snprintf(text, cap, "%s", MAGIC);
+	for (i = 0; i < c->n; i++)
+		len += (size_t)snprintf(text + len, cap - len, "segment %" PRId64 " %" PRIu64 " %d\n",
+					c->v[i].id, c->v[i].position, c->v[i].finished);
+	len += (size_t)snprintf(text + len, cap - len, "end %zu %08x\n", c->n,
+				(unsigned)crc32(0, (const unsigned char *)text, (uInt)len));
+	fd = open(c->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		free(text);
+		return cdc_error(errstr, errlen, "%s: %s", c->tmp, strerror(errno));
+	}
+	if (write_all(fd, text, len) != 0 || fsync(fd) != 0)
+		rc = cdc_error(errstr, errlen, "%s: write: %s", c->tmp, strerror(errno));
+	if (close(fd) != 0 && rc == 0)
+		rc = cdc_error(errstr, errlen, "%s: close: %s", c->tmp, strerror(errno));
+	free(text);
+	if (rc == 0 && rename(c->tmp, c->path) != 0)
+		rc = cdc_error(errstr, errlen, "%s: rename to %s: %s", c->tmp, c->path, strerror(errno));
+	if (rc != 0) {
+		unlink(c->tmp);
+		return rc;
+	}
+	dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0)
+		rc = cdc_error(errstr, errlen, "%s: fsync of the directory: %s", c->dir, strerror(errno));
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
