@@ -36,6 +36,12 @@ cdc_eventer *cdc_eventer_new(void);
 void cdc_eventer_set_format(cdc_eventer *ev, cdc_event_format f);
 void cdc_eventer_destroy(cdc_eventer *ev);
 
+/* During an event callback: the event's partition key as text (the JSON
+ * object of the key columns; in the trigger format the "drama:2015" string),
+ * pointing into the event buffer. It is the Kafka message key, so one
+ * partition's changes stay ordered. */
+void cdc_eventer_key(const cdc_eventer *ev, const char **key, size_t *len);
+
 /* Renders every row-level change of the CDC tables in m (updates of tables
  * without cdc are skipped) and hands each to fn. Returns the number of
  * events, or -1 with errstr set (a value that does not render). */

@@ -13,10 +13,14 @@ typedef struct cdc_replay_opts {
 	const char *node;        /* source.node in events, or NULL */
 	int ignore_index;        /* read past a live segment's _cdc.idx offset */
 	int trigger_format;      /* the seed trigger's JSON shape instead of docs/events.md */
+	const char *const *kafka_props; /* "key=value" for librdkafka; NULL: write to out */
+	const char *topic_template;     /* "{prefix}.{keyspace}.{table}" */
+	const char *topic_prefix;       /* "cdctail" */
 } cdc_replay_opts;
 
 typedef struct cdc_replay_stats {
 	unsigned long segments, entries, events, unknown_table_entries, faults;
+	unsigned long delivered, delivery_failures; /* Kafka acknowledgements */
 } cdc_replay_stats;
 
 /* Replays the segments named by paths (files, or directories whose

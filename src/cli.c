@@ -25,12 +25,17 @@ static void usage(FILE *f)
 	      "        table schema (from `cdctail schema export` or a fixture's\n"
 	      "        schema.json): rows, cells, timestamps, TTLs, tombstones.\n"
 	      "  replay --schema FILE [--output FILE] [--node NAME] [--ignore-index]\n"
-	      "         [--format cdctail|trigger] DIR|SEGMENT...\n"
+	      "         [--format cdctail|trigger] [--kafka BROKERS [-X prop=value]...\n"
+	      "         [--topic-template '{prefix}.{keyspace}.{table}'] [--topic-prefix P]]\n"
+	      "         DIR|SEGMENT...\n"
 	      "        Decode archived segments (a directory's CommitLog-*.log, in id\n"
 	      "        order) into one JSON event per row-level change (docs/events.md),\n"
 	      "        written as JSON lines to stdout or FILE. A live segment is read up\n"
 	      "        to its _cdc.idx offset unless --ignore-index. --format trigger writes\n"
 	      "        the seed trigger's message shape for consumers written for it.\n"
+	      "        --kafka sends each event to its table's topic (idempotent producer,\n"
+	      "        acks=all, key = the partition key, -X passes librdkafka properties)\n"
+	      "        and exits 0 only when Kafka acknowledged every event.\n"
 	      "  version              print the version\n"
 	      "  help                 this text\n"
 	      "\n"
@@ -111,6 +116,9 @@ static int cmd_replay(int argc, char **argv)
 		{ "node", required_argument, NULL, 'N' },
 		{ "ignore-index", no_argument, NULL, 'I' },
 		{ "format", required_argument, NULL, 'F' },
+		{ "kafka", required_argument, NULL, 'k' },
+		{ "topic-template", required_argument, NULL, 'T' },
+		{ "topic-prefix", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -119,11 +127,29 @@ static int cmd_replay(int argc, char **argv)
 	const char *schema_path = NULL, *output = NULL;
 	char errstr[CDC_ERRSTR_SIZE];
 	cdc_schema *schema;
-	int c, rc;
+	const char *props[66];
+	char bootstrap[512];
+	int c, rc, nprops = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:o:N:IF:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:o:N:IF:k:X:T:P:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'k':
+			snprintf(bootstrap, sizeof(bootstrap), "bootstrap.servers=%s", optarg);
+			if (nprops < 64)
+				props[nprops++] = bootstrap;
+			o.kafka_props = props;
+			break;
+		case 'X':
+			if (nprops >= 64) {
+				fputs("cdctail replay: too many -X properties\n", stderr);
+				return 2;
+			}
+			props[nprops++] = optarg;
+			o.kafka_props = props;
+			break;
+		case 'T': o.topic_template = optarg; break;
+		case 'P': o.topic_prefix = optarg; break;
 		case 'F':
 			if (strcmp(optarg, "trigger") == 0) {
 				o.trigger_format = 1;
@@ -144,6 +170,7 @@ static int cmd_replay(int argc, char **argv)
 		fputs("cdctail replay: --schema FILE and at least one DIR or SEGMENT are required\n", stderr);
 		return 2;
 	}
+	props[nprops] = NULL;
 	schema = cdc_schema_new();
 	if (!schema || cdc_schema_load_file(schema, schema_path, errstr, sizeof(errstr)) != 0) {
 		fprintf(stderr, "cdctail: %s\n", schema ? errstr : "out of memory");
@@ -164,10 +191,13 @@ static int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "cdctail: %s: write failed\n", output);
 		rc = -1;
 	}
-	fprintf(stderr, "cdctail replay: %lu segments, %lu entries, %lu events, %lu entries of tables not in the schema, %lu faults\n",
+	fprintf(stderr, "cdctail replay: %lu segments, %lu entries, %lu events, %lu entries of tables not in the schema, %lu faults",
 		st.segments, st.entries, st.events, st.unknown_table_entries, st.faults);
+	if (o.kafka_props)
+		fprintf(stderr, ", %lu delivered to Kafka, %lu delivery failures", st.delivered, st.delivery_failures);
+	fputc('\n', stderr);
 	cdc_schema_destroy(schema);
-	return rc != 0 || st.faults ? 1 : 0;
+	return rc != 0 || st.faults || st.delivery_failures ? 1 : 0;
 }
 
 int cdc_cli_main(int argc, char **argv)

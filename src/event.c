@@ -16,7 +16,14 @@ struct cdc_eventer {
 	size_t errlen;
 	int failed;
 	cdc_event_format format;
+	size_t key_off, key_len;   /* the key's text within json */
 };
+
+void cdc_eventer_key(const cdc_eventer *ev, const char **key, size_t *len)
+{
+	*key = ev->json.p ? ev->json.p + ev->key_off : "";
+	*len = ev->json.p ? ev->key_len : 0;
+}
 
 void cdc_eventer_set_format(cdc_eventer *ev, cdc_event_format f)
 {
@@ -113,7 +120,9 @@ static void begin(cdc_eventer *ev, const char *op, const cdc_mutation *m, const 
 	cdc_buf_lit(&ev->json, ",\"table\":");
 	cdc_buf_json_str(&ev->json, u->table->name, strlen(u->table->name));
 	cdc_buf_lit(&ev->json, ",\"key\":");
+	ev->key_off = ev->json.len;
 	json_columns(ev, u->table->pk, m->values + u->kc_first, u->nkc);
+	ev->key_len = ev->json.len - ev->key_off;
 }
 
 /* The event id: a 64-bit hash of everything but the source, so the copies
@@ -743,7 +752,9 @@ static int trigger_done(cdc_eventer *ev, const cdc_mutation *m, const cdc_update
 			cdc_event_fn fn, void *opaque)
 {
 	cdc_buf_put(&ev->json, ",\"key\":", 7);
+	ev->key_off = ev->json.len + 1; /* inside the quotes */
 	joined(ev, u->table->pk, m->values + u->kc_first, u->nkc, ":");
+	ev->key_len = ev->json.len - 1 - ev->key_off;
 	cdc_buf_putc(&ev->json, '}');
 	if (ev->json.oom)
 		return -1;

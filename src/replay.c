@@ -4,6 +4,7 @@
 #include "event.h"
 #include "mutation.h"
 #include "segment.h"
+#include "sink.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -93,17 +94,79 @@ static int collect(seg_list *l, char *const *paths, int n, unsigned long *faults
 
 typedef struct sink_ctx {
 	FILE *out;
-	unsigned long events;
+	unsigned long events, delivered, failed;
+	cdc_sink *kafka;            /* NULL: JSON lines to out */
+	cdc_eventer *ev;
+	const cdc_replay_opts *o;
+	int64_t segment_id;
+	uint64_t seq;
+	char topic[512];
 } sink_ctx;
+
+static void on_delivery(void *opaque, const cdc_msg_tag *tag, int ok, const char *err)
+{
+	sink_ctx *s = opaque;
+
+	(void)tag;
+	if (ok) {
+		s->delivered++;
+	} else {
+		if (!s->failed)
+			fprintf(stderr, "cdctail: kafka delivery failed: %s\n", err ? err : "?");
+		s->failed++;
+	}
+}
+
+/* The topic of an update: the template with {prefix}, {keyspace}, {table}. */
+static const char *topic_for(sink_ctx *s, const cdc_update *u)
+{
+	const char *t = s->o->topic_template ? s->o->topic_template : "{prefix}.{keyspace}.{table}";
+	size_t n = 0;
+
+	while (*t && n + 1 < sizeof(s->topic)) {
+		const char *v = NULL;
+		size_t skip = 0;
+
+		if (strncmp(t, "{prefix}", 8) == 0)
+			v = s->o->topic_prefix ? s->o->topic_prefix : "cdctail", skip = 8;
+		else if (strncmp(t, "{keyspace}", 10) == 0)
+			v = u->table->keyspace, skip = 10;
+		else if (strncmp(t, "{table}", 7) == 0)
+			v = u->table->name, skip = 7;
+		if (v) {
+			n += (size_t)snprintf(s->topic + n, sizeof(s->topic) - n, "%s", v);
+			if (n >= sizeof(s->topic))
+				n = sizeof(s->topic) - 1;
+			t += skip;
+		} else {
+			s->topic[n++] = *t++;
+		}
+	}
+	s->topic[n] = '\0';
+	return s->topic;
+}
 
 static int write_line(void *opaque, const cdc_update *u, const char *json, size_t len)
 {
 	sink_ctx *s = opaque;
+	char err[CDC_ERRSTR_SIZE];
+	cdc_msg_tag tag = { s->segment_id, s->seq++ };
+	const char *key;
+	size_t keylen;
+	int rc;
 
-	(void)u;
-	if (fwrite(json, 1, len, s->out) != len || fputc('\n', s->out) == EOF)
-		return -1;
 	s->events++;
+	if (!s->kafka)
+		return fwrite(json, 1, len, s->out) != len || fputc('\n', s->out) == EOF ? -1 : 0;
+	cdc_eventer_key(s->ev, &key, &keylen);
+	while ((rc = cdc_sink_produce(s->kafka, topic_for(s, u), key, keylen, json, len, &tag, err,
+				      sizeof(err))) == CDC_SINK_FULL)
+		cdc_sink_poll(s->kafka, 100);
+	if (rc != 0) {
+		fprintf(stderr, "cdctail: %s\n", err);
+		return -1;
+	}
+	cdc_sink_poll(s->kafka, 0);
 	return 0;
 }
 
@@ -142,6 +205,8 @@ static int replay_one(const cdc_replay_opts *o, const char *path, cdc_decoder *d
 		cdc_segment_set_limit(seg, idx.offset);
 	while ((r = cdc_segment_next(seg, &it, errstr, sizeof(errstr))) == 1) {
 		cdc_event_source src = { o->node, d->id, 0, d->version };
+
+		sink->segment_id = d->id;
 		cdc_mutation m;
 		int rc;
 
@@ -194,12 +259,20 @@ int cdc_replay(const cdc_replay_opts *o, char *const *paths, int npaths, cdc_rep
 	seg_list l = { 0 };
 	cdc_decoder *dec = cdc_decoder_new(o->schema);
 	cdc_eventer *ev = cdc_eventer_new();
-	sink_ctx sink = { o->out, 0 };
+	sink_ctx sink = { 0 };
 	uint8_t (*unknown)[16] = calloc(256, 16);
 	size_t nunknown = 0, i;
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
+	sink.out = o->out;
+	sink.ev = ev;
+	sink.o = o;
+	if (o->kafka_props &&
+	    cdc_sink_kafka_new(&sink.kafka, o->kafka_props, 100000, on_delivery, &sink, errstr, errlen) != 0) {
+		rc = -1;
+		goto out;
+	}
 	if (ev && o->trigger_format)
 		cdc_eventer_set_format(ev, CDC_EVENT_TRIGGER);
 	if (!dec || !ev || !unknown || collect(&l, paths, npaths, &st->faults) != 0) {
@@ -209,10 +282,17 @@ int cdc_replay(const cdc_replay_opts *o, char *const *paths, int npaths, cdc_rep
 	for (i = 0; i < l.n && rc == 0; i++)
 		if (replay_one(o, l.v[i].path, dec, ev, &sink, st, unknown, &nunknown) != 0)
 			rc = cdc_error(errstr, errlen, "writing events: %s", strerror(errno));
-	if (rc == 0 && fflush(o->out) != 0)
+	if (rc == 0 && sink.kafka) {
+		if (cdc_sink_flush(sink.kafka, 120000, errstr, errlen) != 0)
+			rc = -1;
+	} else if (rc == 0 && fflush(o->out) != 0) {
 		rc = cdc_error(errstr, errlen, "writing events: %s", strerror(errno));
+	}
 	st->events = sink.events;
 out:
+	cdc_sink_destroy(sink.kafka);
+	st->delivered = sink.delivered;
+	st->delivery_failures = sink.failed;
 	for (i = 0; i < l.n; i++)
 		free(l.v[i].path);
 	free(l.v);

@@ -1,0 +1,209 @@
+/* sink_kafka.c - events to Kafka through librdkafka, and the file sink. */
+#include "sink.h"
+#include "err.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct cdc_sink {
+	rd_kafka_t *rk;          /* NULL for the file sink */
+	FILE *file;
+	int own_file;
+	cdc_delivery_fn fn;
+	void *opaque;
+	size_t in_flight, max_in_flight;
+	char fatal[512];
+};
+
+/* The only place a Kafka message's fate is decided. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	cdc_sink *s = opaque;
+	cdc_msg_tag *tag = m->_private;
+
+	(void)rk;
+	s->in_flight--;
+	if (tag) {
+		s->fn(s->opaque, tag, m->err == RD_KAFKA_RESP_ERR_NO_ERROR,
+		      m->err ? rd_kafka_err2str(m->err) : NULL);
+		free(tag);
+	}
+}
+
+/* Records fatal errors (idempotence broken): the producer cannot go on. */
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	cdc_sink *s = opaque;
+	char buf[256];
+
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		rd_kafka_fatal_error(rk, buf, sizeof(buf));
+		snprintf(s->fatal, sizeof(s->fatal), "fatal Kafka producer error: %s", buf);
+	} else {
+		fprintf(stderr, "cdctail: kafka: %s: %s\n", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+	}
+}
+
+int cdc_sink_kafka_new(cdc_sink **out, const char *const *props, size_t max_in_flight,
+		       cdc_delivery_fn fn, void *opaque, char *errstr, size_t errlen)
+{
+	static const char *defaults[] = { "enable.idempotence=true", "acks=all", NULL };
+	const char *const *lists[2] = { defaults, props };
+	cdc_sink *s = calloc(1, sizeof(*s));
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char kerr[512];
+	int l, i;
+
+	*out = NULL;
+	if (!s || !conf) {
+		free(s);
+		if (conf)
+			rd_kafka_conf_destroy(conf);
+		return cdc_error(errstr, errlen, "out of memory");
+	}
+	for (l = 0; l < 2; l++) {
+		for (i = 0; lists[l] && lists[l][i]; i++) {
+			char kv[1024], *eq;
+
+			snprintf(kv, sizeof(kv), "%s", lists[l][i]);
+			eq = strchr(kv, '=');
+			if (!eq) {
+				rd_kafka_conf_destroy(conf);
+				free(s);
+				return cdc_error(errstr, errlen, "kafka property '%s' is not key=value", kv);
+			}
+			*eq = '\0';
+			if (rd_kafka_conf_set(conf, kv, eq + 1, kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK) {
+				rd_kafka_conf_destroy(conf);
+				free(s);
+				return cdc_error(errstr, errlen, "kafka property %s: %s", kv, kerr);
+			}
+		}
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_opaque(conf, s);
+	s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr));
+	if (!s->rk) {
+		free(s);
+		return cdc_error(errstr, errlen, "kafka producer: %s", kerr);
+	}
+	s->fn = fn;
+	s->opaque = opaque;
+	s->max_in_flight = max_in_flight ? max_in_flight : 100000;
+	*out = s;
+	return 0;
+}
+
+int cdc_sink_file_new(cdc_sink **out, const char *path, cdc_delivery_fn fn, void *opaque,
+		      char *errstr, size_t errlen)
+{
+	cdc_sink *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (!s)
+		return cdc_error(errstr, errlen, "out of memory");
+	if (strcmp(path, "-") == 0) {
+		s->file = stdout;
+	} else {
+		s->file = fopen(path, "a");
+		s->own_file = 1;
+		if (!s->file) {
+			free(s);
+			return cdc_error(errstr, errlen, "%s: cannot open for writing", path);
+		}
+	}
+	s->fn = fn;
+	s->opaque = opaque;
+	*out = s;
+	return 0;
+}
+
+int cdc_sink_produce(cdc_sink *s, const char *topic, const void *key, size_t keylen,
+		     const void *payload, size_t len, const cdc_msg_tag *tag, char *errstr, size_t errlen)
+{
+	cdc_msg_tag *copy;
+	rd_kafka_resp_err_t err;
+
+	if (!s->rk) {
+		int ok = fwrite(payload, 1, len, s->file) == len && fputc('\n', s->file) != EOF;
+
+		s->fn(s->opaque, tag, ok, ok ? NULL : "write failed");
+		return ok ? 0 : cdc_error(errstr, errlen, "writing events failed");
+	}
+	if (s->fatal[0])
+		return cdc_error(errstr, errlen, "%s", s->fatal);
+	if (s->in_flight >= s->max_in_flight)
+		return CDC_SINK_FULL;
+	copy = malloc(sizeof(*copy));
+	if (!copy)
+		return cdc_error(errstr, errlen, "out of memory");
+	*copy = *tag;
+	err = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+				RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				RD_KAFKA_V_OPAQUE(copy), RD_KAFKA_V_END);
+	if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+		free(copy);
+		return CDC_SINK_FULL;
+	}
+	if (err) {
+		free(copy);
+		return cdc_error(errstr, errlen, "kafka produce to %s: %s", topic, rd_kafka_err2str(err));
+	}
+	s->in_flight++;
+	return 0;
+}
+
+int cdc_sink_poll(cdc_sink *s, int timeout_ms)
+{
+	return s->rk ? rd_kafka_poll(s->rk, timeout_ms) : 0;
+}
+
+int cdc_sink_flush(cdc_sink *s, int timeout_ms, char *errstr, size_t errlen)
+{
+	struct timespec t0, t;
+
+	if (!s->rk)
+		return fflush(s->file) == 0 ? 0 : cdc_error(errstr, errlen, "flushing events failed");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (s->in_flight > 0) {
+		long ms;
+
+		rd_kafka_poll(s->rk, 100);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms >= timeout_ms)
+			return cdc_error(errstr, errlen, "%zu messages still unacknowledged after %d ms",
+					 s->in_flight, timeout_ms);
+	}
+	return 0;
+}
+
+size_t cdc_sink_in_flight(const cdc_sink *s)
+{
+	return s->in_flight;
+}
+
+void *cdc_sink_kafka_handle(cdc_sink *s)
+{
+	return s->rk;
+}
+
+void cdc_sink_destroy(cdc_sink *s)
+{
+	if (!s)
+		return;
+	if (s->rk) {
+		/* whatever is still undelivered gets a failed delivery report */
+		rd_kafka_flush(s->rk, 10000);
+		rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_poll(s->rk, 0);
+		rd_kafka_destroy(s->rk);
+	}
+	if (s->own_file && s->file)
+		fclose(s->file);
+	free(s);
+}
