@@ -42,6 +42,10 @@ void cdc_eventer_destroy(cdc_eventer *ev);
  * partition's changes stay ordered. */
 void cdc_eventer_key(const cdc_eventer *ev, const char **key, size_t *len);
 
+/* During an event callback: the event's ts (docs/events.md), also for the
+ * trigger format, which does not print it. */
+int64_t cdc_eventer_ts(const cdc_eventer *ev);
+
 /* Renders every row-level change of the CDC tables in m (updates of tables
  * without cdc are skipped) and hands each to fn. Returns the number of
  * events, or -1 with errstr set (a value that does not render). */

@@ -16,11 +16,17 @@ typedef struct cdc_replay_opts {
 	const char *const *kafka_props; /* "key=value" for librdkafka; NULL: write to out */
 	const char *topic_template;     /* "{prefix}.{keyspace}.{table}" */
 	const char *topic_prefix;       /* "cdctail" */
+	const char *const *only;        /* "ks" or "ks.table" names to keep; NULL: all */
+	int has_since, has_until;
+	int64_t since, until;           /* when set: keep events with since <= ts < until */
+	int progress;                   /* progress lines on stderr (a terminal) */
 } cdc_replay_opts;
 
 typedef struct cdc_replay_stats {
 	unsigned long segments, entries, events, unknown_table_entries, faults;
 	unsigned long delivered, delivery_failures; /* Kafka acknowledgements */
+	unsigned long filtered;         /* events left out by only/since/until */
+	unsigned long long bytes;       /* segment bytes read */
 } cdc_replay_stats;
 
 /* Replays the segments named by paths (files, or directories whose

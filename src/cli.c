@@ -5,7 +5,11 @@
 #include "err.h"
 #include "schema.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,7 +31,8 @@ static void usage(FILE *f)
 	      "  replay --schema FILE [--output FILE] [--node NAME] [--ignore-index]\n"
 	      "         [--format cdctail|trigger] [--kafka BROKERS [-X prop=value]...\n"
 	      "         [--topic-template '{prefix}.{keyspace}.{table}'] [--topic-prefix P]]\n"
-	      "         DIR|SEGMENT...\n"
+	      "         [--keyspace KS]... [--table KS.TABLE]... [--since T] [--until T]\n"
+	      "         [--progress|--no-progress] DIR|SEGMENT...\n"
 	      "        Decode archived segments (a directory's CommitLog-*.log, in id\n"
 	      "        order) into one JSON event per row-level change (docs/events.md),\n"
 	      "        written as JSON lines to stdout or FILE. A live segment is read up\n"
@@ -36,6 +41,9 @@ static void usage(FILE *f)
 	      "        --kafka sends each event to its table's topic (idempotent producer,\n"
 	      "        acks=all, key = the partition key, -X passes librdkafka properties)\n"
 	      "        and exits 0 only when Kafka acknowledged every event.\n"
+	      "        --since/--until keep events whose write time ts is in [since, until):\n"
+	      "        microseconds, or ISO 8601 (2026-11-25T06:00:00.5Z; UTC without a zone).\n"
+	      "        Exit 0: all read and written; 1: a fault or a failed delivery; 2: usage.\n"
 	      "  version              print the version\n"
 	      "  help                 this text\n"
 	      "\n"
@@ -108,6 +116,76 @@ static int cmd_dump(int argc, char **argv, int decode)
 
 /* `cdctail replay`: events of archived segments as JSON lines; exit 1 when
  * any input had a fault. */
+/* Parses a write time: microseconds since the epoch, or ISO 8601
+ * YYYY-MM-DD[(T| )HH:MM[:SS[.frac]]][Z|+HH:MM|-HH:MM] (UTC when no zone).
+ * Returns 0 and *us, or -1. */
+static int parse_time(const char *s, int64_t *us)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, k;
+	int64_t frac = 0, scale = 1000000, off = 0, days;
+	char *end;
+
+	if (s[0] == '-' || (s[0] >= '0' && s[0] <= '9' && !strchr(s, '-'))) {
+		long long v;
+
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno || end == s || *end)
+			return -1;
+		*us = v;
+		return 0;
+	}
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || mo < 1 || mo > 12 || d < 1 || d > 31)
+		return -1;
+	s += n;
+	if (*s == 'T' || *s == ' ') {
+		n = 0;
+		if (sscanf(s + 1, "%2d:%2d%n", &h, &mi, &n) != 2)
+			return -1;
+		s += 1 + n;
+		if (*s == ':') {
+			n = 0;
+			if (sscanf(s + 1, "%2d%n", &sec, &n) != 1)
+				return -1;
+			s += 1 + n;
+			if (*s == '.') {
+				for (k = 0, s++; *s >= '0' && *s <= '9'; s++, k++)
+					if (k < 6) {
+						frac = frac * 10 + (*s - '0');
+						scale /= 10;
+					}
+				frac *= scale;
+			}
+		}
+	}
+	if (*s == '+' || *s == '-') {
+		int oh, om;
+
+		if (sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || s[1 + n] != '\0')
+			return -1;
+		off = (s[0] == '+' ? 1 : -1) * ((int64_t)oh * 3600 + om * 60);
+	} else if (*s == 'Z') {
+		if (s[1])
+			return -1;
+	} else if (*s) {
+		return -1;
+	}
+	if (h > 23 || mi > 59 || sec > 60)
+		return -1;
+	/* days from civil (proleptic Gregorian), without timegm's TZ games */
+	y -= mo <= 2;
+	{
+		int64_t era = (y >= 0 ? y : y - 399) / 400;
+		int64_t yoe = y - era * 400;
+		int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+		int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+		days = era * 146097 + doe - 719468;
+	}
+	*us = ((days * 86400 + h * 3600 + mi * 60 + sec) - off) * 1000000 + frac;
+	return 0;
+}
+
 static int cmd_replay(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -119,6 +197,12 @@ static int cmd_replay(int argc, char **argv)
 		{ "kafka", required_argument, NULL, 'k' },
 		{ "topic-template", required_argument, NULL, 'T' },
 		{ "topic-prefix", required_argument, NULL, 'P' },
+		{ "keyspace", required_argument, NULL, 'K' },
+		{ "table", required_argument, NULL, 't' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "no-progress", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -127,13 +211,36 @@ static int cmd_replay(int argc, char **argv)
 	const char *schema_path = NULL, *output = NULL;
 	char errstr[CDC_ERRSTR_SIZE];
 	cdc_schema *schema;
-	const char *props[66];
+	const char *props[66], *only[66];
 	char bootstrap[512];
-	int c, rc, nprops = 0;
+	int c, rc, nprops = 0, nonly = 0;
 
+	o.progress = isatty(2);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "s:o:N:IF:k:X:T:P:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'K':
+		case 't':
+			if (nonly >= 64 || (c == 't' && !strchr(optarg, '.'))) {
+				fprintf(stderr, "cdctail replay: %s\n", nonly >= 64 ? "too many --keyspace/--table" :
+					"--table takes KEYSPACE.TABLE");
+				return 2;
+			}
+			only[nonly++] = optarg;
+			only[nonly] = NULL;
+			o.only = only;
+			break;
+		case 'S':
+		case 'U':
+			if (parse_time(optarg, c == 'S' ? &o.since : &o.until) != 0) {
+				fprintf(stderr, "cdctail replay: --%s '%s' is neither microseconds nor an ISO 8601 time\n",
+					c == 'S' ? "since" : "until", optarg);
+				return 2;
+			}
+			*(c == 'S' ? &o.has_since : &o.has_until) = 1;
+			break;
+		case 'p': o.progress = 1; break;
+		case 'q': o.progress = 0; break;
 		case 'k':
 			snprintf(bootstrap, sizeof(bootstrap), "bootstrap.servers=%s", optarg);
 			if (nprops < 64)
@@ -193,6 +300,8 @@ static int cmd_replay(int argc, char **argv)
 	}
 	fprintf(stderr, "cdctail replay: %lu segments, %lu entries, %lu events, %lu entries of tables not in the schema, %lu faults",
 		st.segments, st.entries, st.events, st.unknown_table_entries, st.faults);
+	if (o.only || o.has_since || o.has_until)
+		fprintf(stderr, ", %lu events filtered out", st.filtered);
 	if (o.kafka_props)
 		fprintf(stderr, ", %lu delivered to Kafka, %lu delivery failures", st.delivered, st.delivery_failures);
 	fputc('\n', stderr);

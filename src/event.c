@@ -17,12 +17,18 @@ struct cdc_eventer {
 	int failed;
 	cdc_event_format format;
 	size_t key_off, key_len;   /* the key's text within json */
+	int64_t ts;                /* the current event's ts */
 };
 
 void cdc_eventer_key(const cdc_eventer *ev, const char **key, size_t *len)
 {
 	*key = ev->json.p ? ev->json.p + ev->key_off : "";
 	*len = ev->json.p ? ev->key_len : 0;
+}
+
+int64_t cdc_eventer_ts(const cdc_eventer *ev)
+{
+	return ev->ts;
 }
 
 void cdc_eventer_set_format(cdc_eventer *ev, cdc_event_format f)
@@ -153,6 +159,7 @@ static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_ev
 {
 	cdc_buf *j = &ev->json;
 
+	ev->ts = ts;
 	cdc_buf_lit(j, ",\"ts\":");
 	cdc_buf_i64(j, ts);
 	cdc_buf_lit(j, ",\"cql\":");
@@ -748,9 +755,10 @@ static void joined(cdc_eventer *ev, const cdc_column *const *cols, const cdc_val
 	cdc_buf_json_str(&ev->json, ev->tmp.p ? ev->tmp.p : "", ev->tmp.len);
 }
 
-static int trigger_done(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
+static int trigger_done(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u, int64_t ts,
 			cdc_event_fn fn, void *opaque)
 {
+	ev->ts = ts;
 	cdc_buf_put(&ev->json, ",\"key\":", 7);
 	ev->key_off = ev->json.len + 1; /* inside the quotes */
 	joined(ev, u->table->pk, m->values + u->kc_first, u->nkc, ":");
@@ -776,7 +784,7 @@ static int emit_trigger(cdc_eventer *ev, const cdc_mutation *m, const cdc_update
 	if (u->pdel.ts != CDC_TS_NONE) {
 		cdc_buf_reset(&ev->json);
 		cdc_buf_puts(&ev->json, "{\"partitionDeleted\":true");
-		if ((rc = trigger_done(ev, m, u, fn, opaque)) != 0)
+		if ((rc = trigger_done(ev, m, u, u->pdel.ts, fn, opaque)) != 0)
 			return rc;
 		(*count)++;
 	}
@@ -797,13 +805,14 @@ static int emit_trigger(cdc_eventer *ev, const cdc_mutation *m, const cdc_update
 		joined(ev, t->ck, m->values + r->v_first, r->nv, ", ");
 		cdc_buf_printf(&ev->json, ",\"endInclusive\":%s",
 			       r->kind == CDC_RT_INCL_END_BOUND || r->kind == CDC_RT_INCL_END_EXCL_START_BOUNDARY ? "true" : "false");
-		if ((rc = trigger_done(ev, m, u, fn, opaque)) != 0)
+		if ((rc = trigger_done(ev, m, u, is_open(open->kind) ? open->del.ts : open->del2.ts, fn, opaque)) != 0)
 			return rc;
 		(*count)++;
 		open = (r->kind == CDC_RT_EXCL_END_INCL_START_BOUNDARY || r->kind == CDC_RT_INCL_END_EXCL_START_BOUNDARY) ? r : NULL;
 	}
 	for (i = 0; i < u->nrows; i++) {
 		const cdc_row *r = &m->rows[u->row_first + i];
+		int64_t ts = r->del.ts > r->lts ? r->del.ts : r->lts;
 
 		cdc_buf_reset(&ev->json);
 		cdc_buf_putc(&ev->json, '{');
@@ -815,6 +824,8 @@ static int emit_trigger(cdc_eventer *ev, const cdc_mutation *m, const cdc_update
 			for (k = 0; k < r->ncells; k++) {
 				const cdc_cell *c = &m->cells[r->cell_first + k];
 
+				if (c->ts > ts)
+					ts = c->ts;
 				if (k)
 					cdc_buf_putc(&ev->json, ',');
 				cdc_buf_putc(&ev->json, '{');
@@ -844,7 +855,7 @@ static int emit_trigger(cdc_eventer *ev, const cdc_mutation *m, const cdc_update
 		else
 			joined(ev, t->ck, m->values + r->ck_first, r->nck, ", ");
 		cdc_buf_puts(&ev->json, "}]");
-		if ((rc = trigger_done(ev, m, u, fn, opaque)) != 0)
+		if ((rc = trigger_done(ev, m, u, ts, fn, opaque)) != 0)
 			return rc;
 		(*count)++;
 	}

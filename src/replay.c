@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 typedef struct seg_ref {
 	char *path;
@@ -94,7 +95,7 @@ static int collect(seg_list *l, char *const *paths, int n, unsigned long *faults
 
 typedef struct sink_ctx {
 	FILE *out;
-	unsigned long events, delivered, failed;
+	unsigned long events, delivered, failed, filtered;
 	cdc_sink *kafka;            /* NULL: JSON lines to out */
 	cdc_eventer *ev;
 	const cdc_replay_opts *o;
@@ -146,6 +147,24 @@ static const char *topic_for(sink_ctx *s, const cdc_update *u)
 	return s->topic;
 }
 
+/* Whether the options keep events of table t. */
+static int table_kept(const cdc_replay_opts *o, const cdc_table *t)
+{
+	size_t kl = strlen(t->keyspace);
+	int i;
+
+	if (!o->only)
+		return 1;
+	for (i = 0; o->only[i]; i++) {
+		const char *n = o->only[i];
+
+		if (strncmp(n, t->keyspace, kl) == 0 &&
+		    (n[kl] == '\0' || (n[kl] == '.' && strcmp(n + kl + 1, t->name) == 0)))
+			return 1;
+	}
+	return 0;
+}
+
 static int write_line(void *opaque, const cdc_update *u, const char *json, size_t len)
 {
 	sink_ctx *s = opaque;
@@ -153,8 +172,14 @@ static int write_line(void *opaque, const cdc_update *u, const char *json, size_
 	cdc_msg_tag tag = { s->segment_id, s->seq++ };
 	const char *key;
 	size_t keylen;
+	int64_t ts = cdc_eventer_ts(s->ev);
 	int rc;
 
+	if ((s->o->has_since && ts < s->o->since) || (s->o->has_until && ts >= s->o->until) ||
+	    !table_kept(s->o, u->table)) {
+		s->filtered++;
+		return 0;
+	}
 	s->events++;
 	if (!s->kafka)
 		return fwrite(json, 1, len, s->out) != len || fputc('\n', s->out) == EOF ? -1 : 0;
@@ -168,6 +193,14 @@ static int write_line(void *opaque, const cdc_update *u, const char *json, size_
 	}
 	cdc_sink_poll(s->kafka, 0);
 	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
 /* Whether an unknown table id was already reported. */
@@ -200,6 +233,12 @@ static int replay_one(const cdc_replay_opts *o, const char *path, cdc_decoder *d
 	}
 	st->segments++;
 	d = cdc_segment_descriptor(seg);
+	{
+		struct stat sb;
+
+		if (stat(path, &sb) == 0)
+			st->bytes += (unsigned long long)sb.st_size;
+	}
 	if (!o->ignore_index && cdc_index_path_for(path, idxpath, sizeof(idxpath)) == 0 &&
 	    cdc_index_read(idxpath, &idx, errstr, sizeof(errstr)) == 0 && !idx.completed)
 		cdc_segment_set_limit(seg, idx.offset);
@@ -262,6 +301,7 @@ int cdc_replay(const cdc_replay_opts *o, char *const *paths, int npaths, cdc_rep
 	sink_ctx sink = { 0 };
 	uint8_t (*unknown)[16] = calloc(256, 16);
 	size_t nunknown = 0, i;
+	double t0;
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -279,9 +319,19 @@ int cdc_replay(const cdc_replay_opts *o, char *const *paths, int npaths, cdc_rep
 		rc = cdc_error(errstr, errlen, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < l.n && rc == 0; i++)
+	t0 = now_s();
+	for (i = 0; i < l.n && rc == 0; i++) {
 		if (replay_one(o, l.v[i].path, dec, ev, &sink, st, unknown, &nunknown) != 0)
 			rc = cdc_error(errstr, errlen, "writing events: %s", strerror(errno));
+		if (o->progress) {
+			double dt = now_s() - t0;
+
+			fprintf(stderr, "\rcdctail replay: %zu/%zu segments, %.1f MiB, %lu events, %.0f events/s   ",
+				i + 1, l.n, st->bytes / 1048576.0, sink.events, dt > 0 ? sink.events / dt : 0.0);
+		}
+	}
+	if (o->progress)
+		fputc('\n', stderr);
 	if (rc == 0 && sink.kafka) {
 		if (cdc_sink_flush(sink.kafka, 120000, errstr, errlen) != 0)
 			rc = -1;
@@ -289,6 +339,7 @@ int cdc_replay(const cdc_replay_opts *o, char *const *paths, int npaths, cdc_rep
 		rc = cdc_error(errstr, errlen, "writing events: %s", strerror(errno));
 	}
 	st->events = sink.events;
+	st->filtered = sink.filtered;
 out:
 	cdc_sink_destroy(sink.kafka);
 	st->delivered = sink.delivered;
