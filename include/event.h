@@ -46,6 +46,9 @@ void cdc_eventer_key(const cdc_eventer *ev, const char **key, size_t *len);
  * trigger format, which does not print it. */
 int64_t cdc_eventer_ts(const cdc_eventer *ev);
 
+/* During an event callback: the event's op ("insert", "delete_row", ...). */
+const char *cdc_eventer_op(const cdc_eventer *ev);
+
 /* Renders every row-level change of the CDC tables in m (updates of tables
  * without cdc are skipped) and hands each to fn. Returns the number of
  * events, or -1 with errstr set (a value that does not render). */

@@ -15,6 +15,7 @@
 typedef struct cdc_msg_tag {
 	int64_t segment_id;
 	uint64_t seq;            /* acktrack sequence of the entry */
+	int64_t ts;              /* the event's write time (lag metric) */
 } cdc_msg_tag;
 
 /* ok = 1 when the message is durably acknowledged (acks=all), else err says why. */
@@ -41,7 +42,8 @@ int cdc_sink_produce(cdc_sink *s, const char *topic, const void *key, size_t key
 /* Serves delivery reports for up to timeout_ms; returns how many. */
 int cdc_sink_poll(cdc_sink *s, int timeout_ms);
 
-/* Waits until nothing is in flight or timeout_ms passed: 0, or -1 with errstr. */
+/* Waits until nothing is in flight or timeout_ms passed (a file sink:
+ * flushed and fsync'd): 0, or -1 with errstr. */
 int cdc_sink_flush(cdc_sink *s, int timeout_ms, char *errstr, size_t errlen);
 
 size_t cdc_sink_in_flight(const cdc_sink *s);

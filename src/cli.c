@@ -2,6 +2,9 @@
 #include "cli.h"
 #include "dump.h"
 #include "replay.h"
+#include "run.h"
+#include "cleanup.h"
+#include "schema_fetch.h"
 #include "err.h"
 #include "schema.h"
 
@@ -44,6 +47,15 @@ static void usage(FILE *f)
 	      "        --since/--until keep events whose write time ts is in [since, until):\n"
 	      "        microseconds, or ISO 8601 (2026-11-25T06:00:00.5Z; UTC without a zone).\n"
 	      "        Exit 0: all read and written; 1: a fault or a failed delivery; 2: usage.\n"
+	      "  run --config FILE [--set key=value]...\n"
+	      "        The node service: tails cdc_raw into Kafka, at least once, and\n"
+	      "        removes each segment once Kafka holds all of it (docs/run.md).\n"
+	      "  cleanup --cdc-raw DIR --state-dir DIR [--dry-run] [--max-bytes N]\n"
+	      "        [--max-age D] [--archive-dir DIR] [--delete-unconsumed]\n"
+	      "        For cron: removes consumed segments (docs/cleanup.md).\n"
+	      "  schema export [--host H] [--port P] [--user U] [--password-file F]\n"
+	      "        [--keyspace K]... [--output FILE]\n"
+	      "        Writes the live node's schema as JSON for --schema (docs/schema-json.md).\n"
 	      "  version              print the version\n"
 	      "  help                 this text\n"
 	      "\n"
@@ -324,6 +336,12 @@ int cdc_cli_main(int argc, char **argv)
 		return cmd_dump(argc - 1, argv + 1, 1);
 	if (strcmp(cmd, "replay") == 0)
 		return cmd_replay(argc - 1, argv + 1);
+	if (strcmp(cmd, "run") == 0)
+		return cdc_run_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "cleanup") == 0)
+		return cdc_cleanup_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "schema") == 0)
+		return cdc_schema_export_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("cdctail %s\n", CDCTAIL_VERSION);
 		return 0;

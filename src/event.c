@@ -18,6 +18,7 @@ struct cdc_eventer {
 	cdc_event_format format;
 	size_t key_off, key_len;   /* the key's text within json */
 	int64_t ts;                /* the current event's ts */
+	const char *op;            /* the current event's op */
 };
 
 void cdc_eventer_key(const cdc_eventer *ev, const char **key, size_t *len)
@@ -29,6 +30,11 @@ void cdc_eventer_key(const cdc_eventer *ev, const char **key, size_t *len)
 int64_t cdc_eventer_ts(const cdc_eventer *ev)
 {
 	return ev->ts;
+}
+
+const char *cdc_eventer_op(const cdc_eventer *ev)
+{
+	return ev->op ? ev->op : "?";
 }
 
 void cdc_eventer_set_format(cdc_eventer *ev, cdc_event_format f)
@@ -117,6 +123,7 @@ static void json_columns(cdc_eventer *ev, const cdc_column *const *cols, const c
 
 static void begin(cdc_eventer *ev, const char *op, const cdc_mutation *m, const cdc_update *u)
 {
+	ev->op = op;
 	cdc_buf_reset(&ev->json);
 	cdc_buf_reset(&ev->cql);
 	cdc_buf_lit(&ev->json, "{\"op\":\"");
@@ -783,6 +790,7 @@ static int emit_trigger(cdc_eventer *ev, const cdc_mutation *m, const cdc_update
 
 	if (u->pdel.ts != CDC_TS_NONE) {
 		cdc_buf_reset(&ev->json);
+		ev->op = "delete_partition";
 		cdc_buf_puts(&ev->json, "{\"partitionDeleted\":true");
 		if ((rc = trigger_done(ev, m, u, u->pdel.ts, fn, opaque)) != 0)
 			return rc;
@@ -798,6 +806,7 @@ static int emit_trigger(cdc_eventer *ev, const cdc_mutation *m, const cdc_update
 		if (!open)
 			continue;
 		cdc_buf_reset(&ev->json);
+		ev->op = "delete_range";
 		cdc_buf_puts(&ev->json, "{\"rangeDeleted\":true,\"start\":");
 		joined(ev, t->ck, m->values + open->v_first, open->nv, ", ");
 		cdc_buf_printf(&ev->json, ",\"startInclusive\":%s,\"end\":",
@@ -816,6 +825,7 @@ static int emit_trigger(cdc_eventer *ev, const cdc_mutation *m, const cdc_update
 
 		cdc_buf_reset(&ev->json);
 		cdc_buf_putc(&ev->json, '{');
+		ev->op = r->del.ts != CDC_TS_NONE ? "delete_row" : r->lts != CDC_TS_NONE ? "insert" : "update";
 		if (r->del.ts != CDC_TS_NONE)
 			cdc_buf_puts(&ev->json, "\"rowDeleted\":true,");
 		cdc_buf_puts(&ev->json, "\"rows\":[{");

@@ -169,7 +169,7 @@ static int write_line(void *opaque, const cdc_update *u, const char *json, size_
 {
 	sink_ctx *s = opaque;
 	char err[CDC_ERRSTR_SIZE];
-	cdc_msg_tag tag = { s->segment_id, s->seq++ };
+	cdc_msg_tag tag = { s->segment_id, s->seq++, cdc_eventer_ts(s->ev) };
 	const char *key;
 	size_t keylen;
 	int64_t ts = cdc_eventer_ts(s->ev);

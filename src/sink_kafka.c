@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <errno.h>
 
 struct cdc_sink {
 	rd_kafka_t *rk;          /* NULL for the file sink */
@@ -166,8 +168,11 @@ int cdc_sink_flush(cdc_sink *s, int timeout_ms, char *errstr, size_t errlen)
 {
 	struct timespec t0, t;
 
-	if (!s->rk)
-		return fflush(s->file) == 0 ? 0 : cdc_error(errstr, errlen, "flushing events failed");
+	if (!s->rk) {
+		if (fflush(s->file) != 0 || (s->own_file && fsync(fileno(s->file)) != 0))
+			return cdc_error(errstr, errlen, "flushing events failed: %s", strerror(errno));
+		return 0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (s->in_flight > 0) {
 		long ms;

@@ -47,7 +47,7 @@ static void produce_all(cdc_sink *s, int *full_seen)
 	int i, rc;
 
 	for (i = 0; i < N; i++) {
-		cdc_msg_tag tag = { 42, (uint64_t)i };
+		cdc_msg_tag tag = { 42, (uint64_t)i, 0 };
 
 		snprintf(key, sizeof(key), "k%d", i % 50);
 		snprintf(val, sizeof(val), "{\"n\":%d}", i);
@@ -160,7 +160,7 @@ static void test_file_sink(void **state)
 {
 	char err[CDC_ERRSTR_SIZE], path[] = "/tmp/cdctail-sink.XXXXXX", line[64];
 	reports *r = calloc(1, sizeof(*r));
-	cdc_msg_tag tag = { 1, 7 };
+	cdc_msg_tag tag = { 1, 7, 0 };
 	cdc_sink *s;
 	FILE *f;
 	int fd = mkstemp(path);

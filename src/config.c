@@ -1,0 +1,224 @@
+/* config.c - the `key = value` configuration file. */
+#include "config.h"
+#include "err.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct kv {
+	char *key, *value, *joined; /* joined: "key-without-kafka.=value" */
+} kv;
+
+struct cdc_config {
+	kv *v;
+	size_t n, cap;
+};
+
+cdc_config *cdc_config_new(void)
+{
+	return calloc(1, sizeof(cdc_config));
+}
+
+void cdc_config_destroy(cdc_config *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n; i++) {
+		free(c->v[i].key);
+		free(c->v[i].value);
+		free(c->v[i].joined);
+	}
+	free(c->v);
+	free(c);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Stores key = value, replacing an earlier value of the same key. */
+static int put(cdc_config *c, const char *key, const char *value)
+{
+	size_t i, kl = strlen(key), vl = strlen(value);
+	kv *slot = NULL;
+	char *k, *v, *j;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].key, key) == 0)
+			slot = &c->v[i];
+	if (!slot && c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 32;
+		kv *nv = realloc(c->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		c->v = nv;
+		c->cap = cap;
+	}
+	k = strdup(key);
+	v = strdup(value);
+	j = malloc(kl + vl + 2);
+	if (!k || !v || !j) {
+		free(k), free(v), free(j);
+		return -1;
+	}
+	snprintf(j, kl + vl + 2, "%s=%s", strncmp(key, "kafka.", 6) == 0 ? key + 6 : key, value);
+	if (slot) {
+		free(slot->key), free(slot->value), free(slot->joined);
+	} else {
+		slot = &c->v[c->n++];
+	}
+	slot->key = k;
+	slot->value = v;
+	slot->joined = j;
+	return 0;
+}
+
+/* Splits one "key = value" line; where names the file and line for errors. */
+static int parse_line(cdc_config *c, char *line, const char *where, char *errstr, size_t errlen)
+{
+	char *eq, *key, *value;
+
+	line = trim(line);
+	if (!*line || *line == '#')
+		return 0;
+	eq = strchr(line, '=');
+	if (!eq)
+		return cdc_error(errstr, errlen, "%s: expected key = value, got '%.80s'", where, line);
+	*eq = '\0';
+	key = trim(line);
+	value = trim(eq + 1);
+	if (!*key)
+		return cdc_error(errstr, errlen, "%s: empty key", where);
+	if (put(c, key, value) != 0)
+		return cdc_error(errstr, errlen, "%s: out of memory", where);
+	return 0;
+}
+
+int cdc_config_load(cdc_config *c, const char *path, char *errstr, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096], where[512];
+	int no = 0;
+
+	if (!f)
+		return cdc_error(errstr, errlen, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		no++;
+		snprintf(where, sizeof(where), "%s:%d", path, no);
+		if (!strchr(line, '\n') && !feof(f)) {
+			fclose(f);
+			return cdc_error(errstr, errlen, "%s: line longer than %zu bytes", where, sizeof(line) - 1);
+		}
+		if (parse_line(c, line, where, errstr, errlen) != 0) {
+			fclose(f);
+			return -1;
+		}
+	}
+	if (ferror(f)) {
+		fclose(f);
+		return cdc_error(errstr, errlen, "%s: read error", path);
+	}
+	fclose(f);
+	return 0;
+}
+
+int cdc_config_set(cdc_config *c, const char *kvtext, char *errstr, size_t errlen)
+{
+	char line[4096];
+
+	if (strlen(kvtext) >= sizeof(line))
+		return cdc_error(errstr, errlen, "--set: too long");
+	snprintf(line, sizeof(line), "%s", kvtext);
+	return parse_line(c, line, "--set", errstr, errlen);
+}
+
+const char *cdc_config_get(const cdc_config *c, const char *key, const char *def)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].key, key) == 0)
+			return c->v[i].value;
+	return def;
+}
+
+int cdc_config_get_num(const cdc_config *c, const char *key, long long def, int is_time,
+		       long long *out, char *errstr, size_t errlen)
+{
+	const char *s = cdc_config_get(c, key, NULL);
+	long long v, mul = 1;
+	char *end;
+
+	if (!s || !*s) {
+		*out = def;
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v < 0)
+		return cdc_error(errstr, errlen, "%s = %s: not a non-negative number", key, s);
+	while (*end == ' ')
+		end++;
+	if (is_time) {
+		if (!*end || strcmp(end, "ms") == 0) mul = 1;
+		else if (strcmp(end, "s") == 0) mul = 1000;
+		else if (strcmp(end, "m") == 0) mul = 60000;
+		else if (strcmp(end, "h") == 0) mul = 3600000;
+		else if (strcmp(end, "d") == 0) mul = 86400000;
+		else return cdc_error(errstr, errlen, "%s = %s: unit is ms, s, m, h or d", key, s);
+	} else {
+		if (!*end) mul = 1;
+		else if (strcmp(end, "K") == 0 || strcmp(end, "KiB") == 0) mul = 1LL << 10;
+		else if (strcmp(end, "M") == 0 || strcmp(end, "MiB") == 0) mul = 1LL << 20;
+		else if (strcmp(end, "G") == 0 || strcmp(end, "GiB") == 0) mul = 1LL << 30;
+		else return cdc_error(errstr, errlen, "%s = %s: unit is K, M or G", key, s);
+	}
+	if (v > (1LL << 62) / mul)
+		return cdc_error(errstr, errlen, "%s = %s: too large", key, s);
+	*out = v * mul;
+	return 0;
+}
+
+int cdc_config_kafka_props(const cdc_config *c, const char **props, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->n; i++) {
+		if (strncmp(c->v[i].key, "kafka.", 6) != 0)
+			continue;
+		if (n + 1 >= max)
+			return -1;
+		props[n++] = c->v[i].joined;
+	}
+	props[n] = NULL;
+	return (int)n;
+}
+
+int cdc_config_check(const cdc_config *c, const char *const *known, char *errstr, size_t errlen)
+{
+	size_t i, k;
+
+	for (i = 0; i < c->n; i++) {
+		int ok = strncmp(c->v[i].key, "kafka.", 6) == 0 && c->v[i].key[6];
+
+		for (k = 0; !ok && known[k]; k++)
+			ok = strcmp(known[k], c->v[i].key) == 0;
+		if (!ok)
+			return cdc_error(errstr, errlen, "unknown configuration key '%s' (see docs/run.md)", c->v[i].key);
+	}
+	return 0;
+}
