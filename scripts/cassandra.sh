@@ -7,6 +7,7 @@
 #        [--compression none|lz4|snappy|deflate|zstd] [--seeds ADDR]
 #        [--segment-size-mb 1] [--sync-period-ms 500] [--cdc-total-space-mb 4096]
 #        [--storage-compat NONE|CASSANDRA_4] [--cluster-name NAME] [--heap 1g]
+#        [--auth]   (PasswordAuthenticator; user cassandra/cassandra, ready a few s after start)
 #   scripts/cassandra.sh stop --dir DIR
 #   scripts/cassandra.sh status --dir DIR
 #
@@ -20,7 +21,7 @@ usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 cmd=$1; shift
 version= dir= addr=127.0.0.1 compression=none seeds= segmb=1 syncms=500 cdcmb=4096
-compat= cluster=cdctail heap=1g
+compat= cluster=cdctail heap=1g auth=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--version) version=$2; shift ;;
@@ -34,6 +35,7 @@ while [ $# -gt 0 ]; do
 	--storage-compat) compat=$2; shift ;;
 	--cluster-name) cluster=$2; shift ;;
 	--heap) heap=$2; shift ;;
+	--auth) auth=1 ;;
 	*) usage ;;
 	esac
 	shift
@@ -130,6 +132,9 @@ auto_snapshot: false
 YAML
 	if [ -n "$comp_yaml" ]; then
 		printf 'commitlog_compression:\n  - class_name: %s\n' "$comp_yaml"
+	fi
+	if [ $auth = 1 ]; then
+		echo "authenticator: PasswordAuthenticator"
 	fi
 	if [ -n "$compat" ]; then
 		case $full in 5.*) echo "storage_compatibility_mode: $compat" ;; *) die "--storage-compat is for 5.0" ;; esac

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# `cdctail run` against a real Cassandra (5.0 and 4.1) and a real Kafka:
+# the seed's mutation mix at about 1000 writes/s for a minute while cdctail
+# is killed with SIGKILL at random moments (at least 10 times) and Kafka is
+# stopped for 30 s. Then: every acknowledged write's event is in Kafka (by
+# ts and key: tests/e2e/kafka_verify.py, which knows nothing of cdctail's
+# code), Cassandra rejected no write (cdc_total_space is small, so it would
+# have if consumed segments were not removed), every COMPLETED segment is
+# gone from cdc_raw, and a final SIGTERM exits 0 with the checkpoint saved.
+. "$(dirname "$0")/lib.sh"
+PY=$(scripts/deps.sh --python)
+ADDR=${LIVE_ADDR:-127.0.0.1}
+PORT=${KAFKA_TEST_PORT:-9392}
+B=127.0.0.1:$PORT
+RATE=${RUN_RATE:-1000}
+SECONDS_LOAD=${RUN_SECONDS:-60}
+KILLS=${RUN_KILLS:-12}
+
+kdir=$TMP/kafka
+if ! scripts/kafka.sh start --dir "$kdir" --port "$PORT" >"$TMP/k.log" 2>&1; then
+	cat "$TMP/k.log"
+	not_ok "run: could not start Kafka on $B (log above)"
+	exit 0
+fi
+at_exit "scripts/kafka.sh stop --dir '$kdir'"
+
+# supervise PIDFILE CONF LOG: start cdctail run in the background
+start_run() {
+	"$CDCTAIL" run --config "$2" 2>>"$3" &
+	echo $! >"$1"
+}
+
+for v in ${RUN_VERSIONS:-5.0 4.1}; do
+	cdir=$TMP/cass-$v
+	if ! scripts/cassandra.sh start --version "$v" --dir "$cdir" --addr "$ADDR" --cdc-total-space-mb 24 \
+		--sync-period-ms 200 >"$TMP/c.log" 2>&1; then
+		cat "$TMP/c.log"
+		not_ok "run $v: could not start Cassandra $v on $ADDR (log above)"
+		continue
+	fi
+	at_exit "scripts/cassandra.sh stop --dir '$cdir'"
+	ks=run${v/./}
+	"$PY" tests/e2e/loadgen.py --host "$ADDR" --keyspace "$ks" --rf 1 --create --rate 10 --seconds 0.5 \
+		--log "$TMP/w0-$v.jsonl" >/dev/null || not_ok "run $v: schema creation failed"
+	conf=$TMP/run-$v.conf
+	cat >"$conf" <<EOF
+cdc_raw = $cdir/cdc_raw
+state_dir = $TMP/state-$v
+cassandra.host = $ADDR
+kafka.bootstrap.servers = $B
+kafka.linger.ms = 5
+topic.prefix = t$ks
+rescan_interval = 1s
+checkpoint_interval = 500ms
+metrics.textfile = $TMP/metrics-$v.prom
+metrics.interval = 1s
+node = $ADDR
+EOF
+	log=$TMP/run-$v.log
+	pidf=$TMP/run-$v.pid
+	start_run "$pidf" "$conf" "$log"
+	"$PY" tests/e2e/loadgen.py --host "$ADDR" --keyspace "$ks" --rf 1 --rate "$RATE" --seconds "$SECONDS_LOAD" \
+		--log "$TMP/w1-$v.jsonl" >"$TMP/load-$v.json" 2>"$TMP/load-$v.err" &
+	loadpid=$!
+	t0=$(date +%s)
+	kills=0 kafka_down=0 kafka_back=0
+	# kill -9 at random moments; Kafka away for 30 s from second 15
+	while kill -0 $loadpid 2>/dev/null; do
+		sleep "$((RANDOM % 3 + 1)).$((RANDOM % 10))"
+		el=$(( $(date +%s) - t0 ))
+		if [ $kafka_down = 0 ] && [ $el -ge 15 ]; then
+			scripts/kafka.sh stop --dir "$kdir" >/dev/null 2>&1
+			kafka_down=$(date +%s)
+		fi
+		if [ $kafka_down != 0 ] && [ $kafka_back = 0 ] && [ $(( $(date +%s) - kafka_down )) -ge 30 ]; then
+			scripts/kafka.sh start --dir "$kdir" --port "$PORT" >>"$TMP/k.log" 2>&1 || echo "# Kafka restart failed"
+			kafka_back=$(date +%s)
+		fi
+		if [ $kills -lt "$KILLS" ]; then
+			pid=$(cat "$pidf")
+			kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+			wait "$pid" 2>/dev/null
+			start_run "$pidf" "$conf" "$log"
+		fi
+	done
+	wait $loadpid
+	[ $kafka_back != 0 ] || { scripts/kafka.sh start --dir "$kdir" --port "$PORT" >>"$TMP/k.log" 2>&1; kafka_back=1; }
+	read -r acked failed rate < <(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1])); print(d["acknowledged"], d["failed"], d["achieved_rate"])' "$TMP/load-$v.json")
+	check "run $v: Cassandra acknowledged all $acked writes at $rate/s, rejected none ($failed failed)" \
+		[ "${failed:-1}" = 0 -a "${acked:-0}" -gt 0 ]
+	check "run $v: cdctail was killed with SIGKILL $kills times and Kafka was stopped for $(( kafka_back - kafka_down )) s" \
+		[ $kills -ge 10 -a $(( kafka_back - kafka_down )) -ge 30 ]
+	# cdctail catches up by itself
+	"$PY" tests/e2e/kafka_verify.py --bootstrap "$B" --topic "t$ks.$ks.movies_by_genre" \
+		--writes "$TMP/w0-$v.jsonl" --writes "$TMP/w1-$v.jsonl" --key-format json --idle 20 --timeout 300 \
+		>"$TMP/verify-$v.json" 2>"$TMP/verify-$v.err"
+	vrc=$?
+	summary=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("%d writes, %d messages: %d lost, %d duplicates, %d spurious, %d id mismatches, %d key mismatches" % (
+    d["writes"], d["messages"], d["lost"], d["duplicates"], d["spurious"], d["id_mismatch"], d["message_key"]["mismatch"]))' "$TMP/verify-$v.json" 2>/dev/null)
+	[ $vrc = 0 ] || { tail -5 "$TMP/verify-$v.err"; grep -v '^%' "$log" | tail -5; }
+	check "run $v: every write is in Kafka with its key ($summary)" [ $vrc = 0 ]
+	# the live segment is not COMPLETED; every COMPLETED one must be gone
+	left=0
+	for i in $(seq 1 30); do
+		left=0
+		for idx in "$cdir"/cdc_raw/*_cdc.idx; do
+			[ -f "$idx" ] && grep -q COMPLETED "$idx" && [ -f "${idx%_cdc.idx}.log" ] && left=$((left + 1))
+		done
+		[ $left = 0 ] && break
+		sleep 1
+	done
+	check "run $v: no COMPLETED segment left in cdc_raw ($left; $(ls "$cdir"/cdc_raw | grep -c '\.log$') live)" [ $left = 0 ]
+	check "run $v: metrics textfile has events, lag and cdc_raw bytes" \
+		grep -q '^cdctail_events_total{keyspace="'"$ks"'",table="movies_by_genre",op="insert"} [1-9]' "$TMP/metrics-$v.prom"
+	pid=$(cat "$pidf")
+	kill -TERM "$pid"
+	wait "$pid"
+	trc=$?
+	check "run $v: SIGTERM: exit $trc, checkpoint saved" sh -c "[ $trc = 0 ] && tail -1 '$log' | grep -q 'checkpoint saved'"
+	check "run $v: no sanitizer report in the service's log" sh -c "! grep -q -E 'AddressSanitizer|runtime error|LeakSanitizer' '$log'"
+	scripts/cassandra.sh stop --dir "$cdir" >/dev/null 2>&1
+done
