@@ -101,7 +101,10 @@ fuzz: fuzz-build
 build/bench: tests/bench/bench.c $(patsubst src/%.c,build/rel/%.o,$(LIB_SRCS))
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(patsubst src/%.c,build/rel/%.o,$(LIB_SRCS)) $(LIBS)
 
-bench: cdctail build/bench
+build/kprod: tests/bench/kprod.c
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lrdkafka
+
+bench: cdctail build/bench build/kprod
 	scripts/bench.sh
 
 install: cdctail

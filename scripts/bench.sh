@@ -42,6 +42,64 @@ for n in 1 $(( ${#files[@]} / 2 )) ${#files[@]}; do
 	echo "  $n segments: $(( $(cat build/bench-rss.txt) / 1024 )) MiB"
 done
 
+# ---- Kafka: throughput against librdkafka's own producer, and latency ----
+KPORT=${BENCH_KAFKA_PORT:-9592}
+kdir=build/bench-kafka
+rm -rf "$kdir"
+if scripts/kafka.sh start --dir "$kdir" --port "$KPORT" >build/bench-kafka.log 2>&1; then
+	KB=127.0.0.1:$KPORT
+	sub=("${files[@]:0:${BENCH_KAFKA_SEGMENTS:-2}}")
+	echo "== to Kafka ($KB): cdctail replay --kafka vs librdkafka's producer alone, same messages and properties"
+	./cdctail replay --schema "$schema" "${sub[@]}" 2>/dev/null >build/bench-events.jsonl
+	python3 -c '
+import json, sys
+with open(sys.argv[2], "w") as out:
+    for l in open(sys.argv[1], encoding="utf-8"):
+        e = json.loads(l)
+        k = json.dumps(e["key"], separators=(",", ":"), ensure_ascii=False)
+        out.write("peer.%s.%s\t%s\t%s\n" % (e["keyspace"], e["table"], k, l.rstrip("\n")))' build/bench-events.jsonl build/bench-msgs.tsv
+	build/kprod "$KB" build/bench-msgs.tsv -X linger.ms=5 | tee build/bench-kprod.txt
+	t0=$(date +%s.%N)
+	./cdctail replay --schema "$schema" --kafka "$KB" -X linger.ms=5 --topic-prefix cdc --no-progress "${sub[@]}" \
+		2>build/bench-replay-kafka.txt >/dev/null
+	t1=$(date +%s.%N)
+	python3 - "$t0" "$t1" <<'PY'
+import re, sys
+t = float(sys.argv[2]) - float(sys.argv[1])
+r = open("build/bench-replay-kafka.txt").read()
+m = re.search(r"(\d+) events, .* (\d+) delivered to Kafka, (\d+) delivery failures", r)
+ev, dl, fl = map(int, m.groups())
+k = dict(kv.split("=") for kv in open("build/bench-kprod.txt").read().split()[1:])
+peer = float(k["msgs_per_s"])
+print(f"  cdctail replay --kafka: {ev} events, {dl} acknowledged, {fl} failed in {t:.2f} s = {ev / t:.0f} events/s (read + decode + JSON + produce)")
+print(f"  librdkafka producer alone: {k['messages']} messages in {k['seconds']} s = {peer:.0f} msgs/s")
+print(f"  ratio cdctail / librdkafka: {ev / t / peer:.2f} (goal >= 0.80)")
+PY
+	# latency: CQL write acknowledged -> its event in Kafka, through `cdctail run`
+	PY=$(scripts/deps.sh --python)
+	LADDR=${BENCH_ADDR:-127.0.0.1}
+	cdir=build/bench-cass
+	rm -rf "$cdir" build/bench-state
+	if scripts/cassandra.sh start --version 5.0 --dir "$cdir" --addr "$LADDR" >build/bench-cass.log 2>&1; then
+		"$PY" tests/e2e/loadgen.py --host "$LADDR" --keyspace lat --rf 1 --create --rate 10 --seconds 0.2 \
+			--log build/bench-lat0.jsonl >/dev/null
+		printf 'cdc_raw = %s\nstate_dir = build/bench-state\ncassandra.host = %s\nkafka.bootstrap.servers = %s\nkafka.linger.ms = 5\n' \
+			"$cdir/cdc_raw" "$LADDR" "$KB" >build/bench-run.conf
+		./cdctail run --config build/bench-run.conf 2>build/bench-run.log &
+		rpid=$!
+		echo "== latency: CQL write acknowledged -> event in Kafka (cdctail run, Cassandra 5.0, commitlog periodic sync 500 ms)"
+		"$PY" tests/e2e/loadgen.py --host "$LADDR" --keyspace lat --latency-probe "${BENCH_PROBES:-200}" \
+			--probe-topic cdctail.lat.movies_by_genre --bootstrap "$KB" --log build/bench-lat.jsonl | tee build/bench-latency.json
+		kill -TERM $rpid; wait $rpid || true
+		scripts/cassandra.sh stop --dir "$cdir" >/dev/null 2>&1 || true
+	else
+		echo "== latency: could not start Cassandra 5.0 (build/bench-cass.log)"
+	fi
+	scripts/kafka.sh stop --dir "$kdir" >/dev/null 2>&1 || true
+else
+	echo "== Kafka: could not start a broker (build/bench-kafka.log); no Kafka figures"
+fi
+
 python3 - <<'PY'
 import re
 c = {l.split()[1]: dict(kv.split('=') for kv in l.split()[2:]) for l in open('build/bench-cdctail.txt')}

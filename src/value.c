@@ -607,6 +607,28 @@ int cdc_value_render(cdc_buf *out, cdc_render how, const cdc_type *t, const uint
 	return 0;
 }
 
+/* Whether a lower-case name is one of CQL's reserved keywords, which only
+ * work as identifiers when quoted (Cassandra's doc/cql/appendices: the
+ * keywords marked reserved, plus the type names that the grammar reserves). */
+static int cql_reserved(const char *name)
+{
+	static const char *const words[] = {
+		"add", "allow", "alter", "and", "apply", "asc", "authorize", "batch", "begin", "by",
+		"columnfamily", "create", "default", "delete", "desc", "describe", "drop", "entries",
+		"execute", "from", "full", "grant", "if", "in", "index", "infinity", "insert", "into", "is",
+		"keyspace", "limit", "materialized", "mbean", "mbeans", "modify", "nan", "norecursive", "not",
+		"null", "of", "on", "or", "order", "primary", "rename", "replace", "revoke", "schema", "select",
+		"set", "table", "to", "token", "truncate", "unlogged", "unset", "update", "use", "using",
+		"view", "where", "with",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (name[0] == words[i][0] && strcmp(name, words[i]) == 0)
+			return 1;
+	return 0;
+}
+
 void cdc_cql_ident(cdc_buf *out, const char *name)
 {
 	const char *p;
@@ -614,7 +636,7 @@ void cdc_cql_ident(cdc_buf *out, const char *name)
 
 	for (p = name; *p && plain; p++)
 		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
-	if (plain) {
+	if (plain && !cql_reserved(name)) {
 		cdc_buf_puts(out, name);
 		return;
 	}
