@@ -44,7 +44,7 @@ uint64_t cdc_notify_watchdog_usec(void)
 
 	if (!us)
 		return 0;
-	if (pid && strtol(pid, NULL, 10) != (long)getpid())
+	if (pid && *pid && strtol(pid, NULL, 10) != (long)getpid())
 		return 0;
 	v = strtoull(us, &end, 10);
 	return *end ? 0 : (uint64_t)v;

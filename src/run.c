@@ -1176,7 +1176,7 @@ int cdc_run_main(int argc, char **argv)
 	char errstr[CDC_ERRSTR_SIZE];
 	struct sigaction sa;
 	metrics m;
-	int c, nsets = 0, rc, i;
+	int c, nsets = 0, rc, i, reloads = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
@@ -1225,12 +1225,13 @@ int cdc_run_main(int argc, char **argv)
 			}
 		g_log_path = cdc_config_get(cfg, "log_file", NULL);
 		open_log();
+		if (reloads++)
+			logmsg(LOG_INFO, "SIGHUP: log reopened, configuration re-read");
 		rc = serve(cfg, &m);
 		g_log_path = NULL;
 		cdc_config_destroy(cfg);
 		if (rc != 2)
 			break;
-		logmsg(LOG_INFO, "SIGHUP: log reopened, configuration re-read");
 	}
 	if (g_log)
 		fclose(g_log);

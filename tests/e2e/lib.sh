@@ -12,7 +12,7 @@ _cleanups=()
 _cleanup() {
 	local i
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do eval "${_cleanups[$i]}" || true; done
-	rm -rf "$TMP"
+	[ -n "${KEEP_TMP:-}" ] && echo "# kept $TMP" || rm -rf "$TMP"
 }
 trap _cleanup EXIT
 at_exit() { _cleanups+=("$1"); }

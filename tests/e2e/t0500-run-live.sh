@@ -6,7 +6,9 @@
 # ts and key: tests/e2e/kafka_verify.py, which knows nothing of cdctail's
 # code), Cassandra rejected no write (cdc_total_space is small, so it would
 # have if consumed segments were not removed), every COMPLETED segment is
-# gone from cdc_raw, and a final SIGTERM exits 0 with the checkpoint saved.
+# gone from cdc_raw (archived), replaying the archive into a fresh topic gives
+# the same events, `replay --since` cuts exactly, and a final SIGTERM exits 0
+# with the checkpoint saved.
 . "$(dirname "$0")/lib.sh"
 PY=$(scripts/deps.sh --python)
 ADDR=${LIVE_ADDR:-127.0.0.1}
@@ -55,6 +57,7 @@ checkpoint_interval = 500ms
 metrics.textfile = $TMP/metrics-$v.prom
 metrics.interval = 1s
 node = $ADDR
+archive_dir = $TMP/archive-$v
 EOF
 	log=$TMP/run-$v.log
 	pidf=$TMP/run-$v.pid
@@ -117,6 +120,36 @@ print("%d writes, %d messages: %d lost, %d duplicates, %d spurious, %d id mismat
 	check "run $v: no COMPLETED segment left in cdc_raw ($left; $(ls "$cdir"/cdc_raw | grep -c '\.log$') live)" [ $left = 0 ]
 	check "run $v: metrics textfile has events, lag and cdc_raw bytes" \
 		grep -q '^cdctail_events_total{keyspace="'"$ks"'",table="movies_by_genre",op="insert"} [1-9]' "$TMP/metrics-$v.prom"
+	# the archived segments replayed into a fresh topic give the same events;
+	# --since cuts exactly at a write timestamp
+	"$CDCTAIL" schema export --host "$ADDR" --keyspace "$ks" --output "$TMP/schema-$v.json" 2>>"$TMP/export.err" ||
+		not_ok "run $v: schema export failed: $(tail -1 "$TMP/export.err")"
+	"$CDCTAIL" replay --schema "$TMP/schema-$v.json" --node "$ADDR" --kafka "$B" --topic-prefix r$ks \
+		"$TMP/archive-$v" >/dev/null 2>"$TMP/replay-$v.err"
+	rrc=$?
+	kcat -b "$B" -C -t "t$ks.$ks.movies_by_genre" -e -q -f '%s\n' >"$TMP/run-events" 2>/dev/null
+	kcat -b "$B" -C -t "r$ks.$ks.movies_by_genre" -e -q -f '%s\n' >"$TMP/replay-events" 2>/dev/null
+	check "run $v: replay of the $(ls "$TMP/archive-$v" | grep -c '\.log$') archived segments (exit $rrc) into a fresh topic gives the events run sent for them" \
+		python3 - "$TMP/run-events" "$TMP/replay-events" "$TMP/archive-$v" <<'PY'
+import json, os, re, sys
+segs = {int(m.group(1)) for f in os.listdir(sys.argv[3]) if (m := re.match(r"CommitLog-\d+-(\d+)\.log$", f))}
+run = {l for l in open(sys.argv[1], encoding="utf-8") if json.loads(l)["source"]["segment"] in segs}
+rep = set(open(sys.argv[2], encoding="utf-8"))
+print(f"# {len(run)} distinct events of archived segments from run, {len(rep)} from replay, {len(run ^ rep)} differ")
+sys.exit(0 if segs and run == rep else 1)
+PY
+	mid=$(python3 -c '
+import json, sys
+ts = sorted(w["ts"] for w in map(json.loads, open(sys.argv[1])) if not w.get("failed"))
+print(ts[len(ts) // 2])' "$TMP/w1-$v.jsonl")
+	"$CDCTAIL" replay --schema "$TMP/schema-$v.json" --kafka "$B" --topic-prefix s$ks --since "$mid" \
+		"$TMP/archive-$v" "$cdir/cdc_raw" >/dev/null 2>>"$TMP/replay-$v.err"
+	"$PY" tests/e2e/kafka_verify.py --bootstrap "$B" --topic "s$ks.$ks.movies_by_genre" --writes "$TMP/w1-$v.jsonl" \
+		--exact-since "$mid" --idle 5 >"$TMP/since-$v.json" 2>&1
+	check "run $v: replay --since $mid of archive + cdc_raw: nothing before, everything from it ($(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1])); print("%s lost, %s before the cut" % (d.get("lost"), d.get("before_cut")))' "$TMP/since-$v.json" 2>/dev/null))" \
+		python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["ok"] else 1)' "$TMP/since-$v.json"
 	pid=$(cat "$pidf")
 	kill -TERM "$pid"
 	wait "$pid"
