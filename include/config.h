@@ -17,6 +17,10 @@ void cdc_config_destroy(cdc_config *c);
  * errstr naming the file and line. */
 int cdc_config_load(cdc_config *c, const char *path, char *errstr, size_t errlen);
 
+/* The same from text in memory; name is used in messages. */
+int cdc_config_load_mem(cdc_config *c, const char *text, size_t len, const char *name, char *errstr,
+			size_t errlen);
+
 /* Sets one "key=value" (command-line overrides). 0, or -1 with errstr. */
 int cdc_config_set(cdc_config *c, const char *kv, char *errstr, size_t errlen);
 

@@ -68,6 +68,13 @@ int cdc_cql_query(cdc_cql_conn *c, const char *cql, int page_size, cdc_cql_row_f
 /* The negotiated protocol version (5 or 4). */
 int cdc_cql_version(const cdc_cql_conn *c);
 
+/* Parses one RESULT envelope body (flags: the envelope's flags byte) the
+ * way cdc_cql_query does: rows go to fn, a paging state is copied into ps
+ * and *more set. peer names the server in messages. 0, or -1 with errstr.
+ * Exposed for the fuzz target; the query path uses it too. */
+int cdc_cql_parse_result(const char *peer, int flags, const uint8_t *body, size_t len, cdc_buf *ps, int *more,
+			 cdc_cql_row_fn fn, void *opaque, char *errstr, size_t errlen);
+
 /* Closes the socket and frees the connection (NULL is fine). */
 void cdc_cql_close(cdc_cql_conn *c);
 

@@ -136,6 +136,32 @@ int cdc_config_load(cdc_config *c, const char *path, char *errstr, size_t errlen
 	return 0;
 }
 
+int cdc_config_load_mem(cdc_config *c, const char *text, size_t len, const char *name, char *errstr,
+			size_t errlen)
+{
+	char line[4096], where[512];
+	size_t off = 0;
+	int no = 0;
+
+	while (off < len) {
+		const char *nl = memchr(text + off, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - (text + off)) : len - off;
+
+		no++;
+		snprintf(where, sizeof(where), "%s:%d", name, no);
+		if (n >= sizeof(line))
+			return cdc_error(errstr, errlen, "%s: line longer than %zu bytes", where, sizeof(line) - 1);
+		if (memchr(text + off, '\0', n))
+			return cdc_error(errstr, errlen, "%s: NUL byte", where);
+		memcpy(line, text + off, n);
+		line[n] = '\0';
+		if (parse_line(c, line, where, errstr, errlen) != 0)
+			return -1;
+		off += n + (nl != NULL);
+	}
+	return 0;
+}
+
 int cdc_config_set(cdc_config *c, const char *kvtext, char *errstr, size_t errlen)
 {
 	char line[4096];

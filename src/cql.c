@@ -891,8 +891,8 @@ void cdc_cql_close(cdc_cql_conn *c)
 
 /* Parses a ROWS result after its kind: metadata, then every row passed to
  * fn; the paging state (if more pages) is copied into c->ps. */
-static int rows_result(cdc_cql_conn *c, rd *r, int *more, cdc_cql_row_fn fn, void *opaque, char *errstr,
-		       size_t errlen)
+static int rows_result(const char *peer, cdc_buf *ps, rd *r, int *more, cdc_cql_row_fn fn, void *opaque,
+		       char *errstr, size_t errlen)
 {
 	int32_t flags = rd_i32(r), ncols = rd_i32(r), nrows, i, j;
 	cdc_cql_col *cols = NULL;
@@ -903,27 +903,27 @@ static int rows_result(cdc_cql_conn *c, rd *r, int *more, cdc_cql_row_fn fn, voi
 	int isnull, rc = 0;
 
 	*more = 0;
-	cdc_buf_reset(&c->ps);
+	cdc_buf_reset(ps);
 	if (r->bad || ncols < 0 || (size_t)ncols > r->n - r->off)
-		return cdc_error(errstr, errlen, "%s: malformed ROWS metadata (%d columns in %zu bytes)", c->peer,
+		return cdc_error(errstr, errlen, "%s: malformed ROWS metadata (%d columns in %zu bytes)", peer,
 				 (int)ncols, r->n);
 	if (flags & 0x0002) {
 		p = rd_bytes(r, &len, &isnull);
 		if (!r->bad && !isnull) {
-			cdc_buf_put(&c->ps, p, len);
+			cdc_buf_put(ps, p, len);
 			*more = 1;
 		}
 	}
 	if (flags & 0x0008) /* v5 new_metadata_id: [short bytes] */
 		rd_string(r, &len);
 	if (flags & 0x0004)
-		return cdc_error(errstr, errlen, "%s: ROWS without metadata", c->peer);
+		return cdc_error(errstr, errlen, "%s: ROWS without metadata", peer);
 	if (flags & 0x0001) {
 		rd_string(r, &len);
 		rd_string(r, &len);
 	}
 	if (r->bad)
-		return cdc_error(errstr, errlen, "%s: truncated ROWS metadata", c->peer);
+		return cdc_error(errstr, errlen, "%s: truncated ROWS metadata", peer);
 	cols = calloc((size_t)ncols + 1, sizeof(*cols));
 	cells = calloc((size_t)ncols + 1, sizeof(*cells));
 	/* names: NUL-terminated copies, at most the rest of the body */
@@ -948,7 +948,7 @@ static int rows_result(cdc_cql_conn *c, rd *r, int *more, cdc_cql_row_fn fn, voi
 		cols[i].name = (const char *)(uintptr_t)nameoff; /* fixed up below */
 	}
 	if (r->bad) {
-		rc = cdc_error(errstr, errlen, "%s: malformed column specification in ROWS metadata", c->peer);
+		rc = cdc_error(errstr, errlen, "%s: malformed column specification in ROWS metadata", peer);
 		goto out;
 	}
 	for (i = 0; i < ncols; i++)
@@ -956,7 +956,7 @@ static int rows_result(cdc_cql_conn *c, rd *r, int *more, cdc_cql_row_fn fn, voi
 	nrows = rd_i32(r);
 	if (r->bad || nrows < 0 ||
 	    (ncols > 0 && (uint64_t)nrows * (uint64_t)ncols * 4 > (uint64_t)(r->n - r->off))) {
-		rc = cdc_error(errstr, errlen, "%s: malformed ROWS content (%d rows of %d columns in %zu bytes)", c->peer,
+		rc = cdc_error(errstr, errlen, "%s: malformed ROWS content (%d rows of %d columns in %zu bytes)", peer,
 			       (int)nrows, (int)ncols, r->n - r->off);
 		goto out;
 	}
@@ -967,7 +967,7 @@ static int rows_result(cdc_cql_conn *c, rd *r, int *more, cdc_cql_row_fn fn, voi
 				cells[j].p = NULL;
 		}
 		if (r->bad) {
-			rc = cdc_error(errstr, errlen, "%s: row %d of %d goes past the end of the frame", c->peer, (int)i,
+			rc = cdc_error(errstr, errlen, "%s: row %d of %d goes past the end of the frame", peer, (int)i,
 				       (int)nrows);
 			goto out;
 		}
@@ -983,6 +983,31 @@ out:
 	return rc;
 }
 
+int cdc_cql_parse_result(const char *peer, int flags, const uint8_t *body, size_t len, cdc_buf *ps, int *more,
+			 cdc_cql_row_fn fn, void *opaque, char *errstr, size_t errlen)
+{
+	frame f = { 0 };
+	rd r = { body, len, 0, 0 };
+	int32_t kind;
+
+	*more = 0;
+	f.flags = flags;
+	skip_prelude(&f, &r);
+	kind = rd_i32(&r);
+	if (r.bad)
+		return cdc_error(errstr, errlen, "%s: truncated RESULT frame (%zu bytes)", peer, len);
+	switch (kind) {
+	case RES_VOID:
+	case RES_SET_KEYSPACE:
+	case RES_SCHEMA_CHANGE:
+		return 0;
+	case RES_ROWS:
+		return rows_result(peer, ps, &r, more, fn, opaque, errstr, errlen);
+	default:
+		return cdc_error(errstr, errlen, "%s: unexpected RESULT kind %d", peer, (int)kind);
+	}
+}
+
 /* One request per page; stops at the last page. */
 int cdc_cql_query(cdc_cql_conn *c, const char *cql, int page_size, cdc_cql_row_fn fn, void *opaque,
 		  char *errstr, size_t errlen)
@@ -996,8 +1021,6 @@ int cdc_cql_query(cdc_cql_conn *c, const char *cql, int page_size, cdc_cql_row_f
 		page_size = 1000;
 	do {
 		frame f;
-		rd r;
-		int32_t kind;
 
 		cdc_buf_reset(&c->env);
 		cdc_cql_encode_query(&c->env, c->version, next_stream(c), cql, page_size, ps, ps_len);
@@ -1014,26 +1037,8 @@ int cdc_cql_query(cdc_cql_conn *c, const char *cql, int page_size, cdc_cql_row_f
 			rc = cdc_error(errstr, errlen, "%s: unexpected opcode 0x%02x after QUERY", c->peer, f.opcode);
 			break;
 		}
-		r = (rd){ f.body, f.len, 0, 0 };
-		skip_prelude(&f, &r);
-		kind = rd_i32(&r);
-		if (r.bad) {
-			rc = cdc_error(errstr, errlen, "%s: truncated RESULT frame (%zu bytes)", c->peer, f.len);
-			break;
-		}
-		more = 0;
-		switch (kind) {
-		case RES_VOID:
-		case RES_SET_KEYSPACE:
-		case RES_SCHEMA_CHANGE:
-			break;
-		case RES_ROWS:
-			if (rows_result(c, &r, &more, fn, opaque, errstr, errlen) != 0)
-				rc = -1;
-			break;
-		default:
-			rc = cdc_error(errstr, errlen, "%s: unexpected RESULT kind %d", c->peer, (int)kind);
-		}
+		if (cdc_cql_parse_result(c->peer, f.flags, f.body, f.len, &c->ps, &more, fn, opaque, errstr, errlen) != 0)
+			rc = -1;
 		if (rc)
 			break;
 		if (more) {
