@@ -108,8 +108,11 @@ bench: cdctail build/bench build/kprod
 	scripts/bench.sh
 
 install: cdctail
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/cdctail/examples
 	install -m 0755 cdctail $(DESTDIR)$(PREFIX)/bin/cdctail
+	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/cdctail/
+	install -m 0644 scripts/systemd/cdctail.service scripts/systemd/cdctail.conf \
+		scripts/cdctail-cleanup.cron $(DESTDIR)$(PREFIX)/share/doc/cdctail/examples/
 
 clean:
 	rm -rf build cdctail
