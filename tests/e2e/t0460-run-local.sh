@@ -106,3 +106,16 @@ import sys
 t = open(sys.argv[1]).read()
 sys.exit(0 if all(k in t for k in ("READY=1", "WATCHDOG=1", "STATUS=", "RELOADING=1", "STOPPING=1")) else 1)' "$TMP/notify.log"
 check "run: no sanitizer report" sh -c "! grep -q -E 'AddressSanitizer|runtime error|LeakSanitizer' '$TMP/stderr' '$TMP/run.log' '$TMP/run.log.1'"
+# the shipped unit file passes systemd's own checker (with ExecStart pointed at this build)
+if command -v systemd-analyze >/dev/null; then
+	sed "s|/usr/local/bin/cdctail|$TOP/cdctail|" scripts/systemd/cdctail.service >"$TMP/cdctail.service"
+	check "run: systemd-analyze verify accepts scripts/systemd/cdctail.service" sh -c "systemd-analyze verify '$TMP/cdctail.service' >'$TMP/verify.out' 2>&1 && ! grep -q . '$TMP/verify.out' || { cat '$TMP/verify.out'; false; }"
+fi
+# the shipped example config is accepted by run's key check
+sed "s|^cdc_raw = .*|cdc_raw = $TMP/none|; s|^state_dir = .*|state_dir = $TMP/state2|; s|^metrics.textfile.*||" scripts/systemd/cdctail.conf >"$TMP/example.conf"
+timeout 5 "$CDCTAIL" run --config "$TMP/example.conf" --set schema=$fx/schema.json --set kafka.bootstrap.servers=127.0.0.1:1 \
+	--set log_file=- 2>"$TMP/example.err" &
+epid=$!
+sleep 2
+kill -TERM $epid 2>/dev/null; wait $epid
+check "run: the example config loads (no unknown key)" sh -c "! grep -q 'unknown configuration key' '$TMP/example.err' && grep -q tailing '$TMP/example.err'"
