@@ -954,8 +954,10 @@ static int rows_result(const char *peer, cdc_buf *ps, rd *r, int *more, cdc_cql_
 	for (i = 0; i < ncols; i++)
 		cols[i].name = names + (size_t)(uintptr_t)cols[i].name;
 	nrows = rd_i32(r);
-	if (r->bad || nrows < 0 ||
-	    (ncols > 0 && (uint64_t)nrows * (uint64_t)ncols * 4 > (uint64_t)(r->n - r->off))) {
+	/* every cell takes at least its 4-byte length, and a row of no columns
+	 * is not something Cassandra sends: both bound the loop by the frame */
+	if (r->bad || nrows < 0 || (ncols == 0 && nrows > 0) ||
+	    (uint64_t)nrows * (uint64_t)ncols * 4 > (uint64_t)(r->n - r->off)) {
 		rc = cdc_error(errstr, errlen, "%s: malformed ROWS content (%d rows of %d columns in %zu bytes)", peer,
 			       (int)nrows, (int)ncols, r->n - r->off);
 		goto out;

@@ -958,6 +958,15 @@ static void test_bad_rows(void **state)
 	seg = framed_reply(0, 0x08, &body);
 	expect_error(&seg, "goes past the end of the frame");
 	free(seg.p);
+	/* rows of no columns: nothing bounds them by the frame, so refused */
+	body.len = 0;
+	tb_be32(&body, 2);
+	tb_be32(&body, 0);
+	tb_be32(&body, 0);
+	tb_be32(&body, 0x7fffffff);
+	seg = framed_reply(0, 0x08, &body);
+	expect_error(&seg, "malformed ROWS content");
+	free(seg.p);
 	/* an unknown type id */
 	body.len = 0;
 	rows_page(&body, 2, 5);
