@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct cdc_buf {
 	char *p;
@@ -31,7 +32,15 @@ static inline int cdc_buf_reserve(cdc_buf *b, size_t n)
 	return cdc_buf_grow(b, n);
 }
 
-void cdc_buf_put(cdc_buf *b, const void *p, size_t n);
+/* Appends n bytes (inline: most appends are a few bytes of a literal). */
+static inline void cdc_buf_put(cdc_buf *b, const void *p, size_t n)
+{
+	if (cdc_buf_reserve(b, n) != 0)
+		return;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
 void cdc_buf_puts(cdc_buf *b, const char *s);
 void cdc_buf_printf(cdc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "buf.h"
+
 typedef enum {
 	CDC_T_ASCII, CDC_T_BIGINT, CDC_T_BLOB, CDC_T_BOOLEAN, CDC_T_COUNTER,
 	CDC_T_DATE, CDC_T_DECIMAL, CDC_T_DOUBLE, CDC_T_DURATION, CDC_T_FLOAT,
@@ -46,6 +48,7 @@ typedef enum {
 
 typedef struct cdc_column {
 	char *name;
+	char *cql_name;        /* name as a CQL identifier, quoted if it must be */
 	cdc_column_kind kind;
 	int position;          /* order within the partition key or clustering */
 	int desc;              /* clustering order DESC */
@@ -58,6 +61,7 @@ typedef struct cdc_column {
 typedef struct cdc_table {
 	char *keyspace;
 	char *name;
+	char *cql_name;        /* keyspace.table as CQL identifiers */
 	uint8_t id[16];
 	int cdc;               /* WITH cdc = true */
 	int npk, nck, ncols, ndropped;
@@ -100,5 +104,9 @@ const cdc_column *cdc_table_column(const cdc_table *t, const uint8_t *name, size
  * loaded into `s`. The type is owned by `s`. */
 int cdc_schema_parse_type(cdc_schema *s, const char *ks, const char *text,
 			  const cdc_type **out, char *errstr, size_t errlen);
+
+/* Appends a CQL identifier, double-quoted when it is not all lowercase
+ * letters, digits and underscores or when it is a reserved keyword. */
+void cdc_cql_ident(cdc_buf *out, const char *name);
 
 #endif

@@ -20,8 +20,5 @@ typedef enum { CDC_RENDER_JSON, CDC_RENDER_CQL } cdc_render;
 int cdc_value_render(cdc_buf *out, cdc_render how, const cdc_type *t, const uint8_t *v, size_t n,
 		     char *errstr, size_t errlen);
 
-/* Appends a CQL identifier, double-quoted when it is not all lowercase
- * letters, digits and underscores. */
-void cdc_cql_ident(cdc_buf *out, const char *name);
 
 #endif

@@ -41,14 +41,6 @@ int cdc_buf_grow(cdc_buf *b, size_t n)
 	return 0;
 }
 
-void cdc_buf_put(cdc_buf *b, const void *p, size_t n)
-{
-	if (cdc_buf_reserve(b, n) != 0)
-		return;
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
-
 void cdc_buf_puts(cdc_buf *b, const char *s)
 {
 	cdc_buf_put(b, s, strlen(s));
@@ -114,6 +106,17 @@ static const uint8_t json_special[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
+/* Whether 8 bytes hold anything json_special marks: a control character,
+ * '"', '\\' or a byte >= 0x80 (the per-byte test finds which). Each term
+ * is the classic "has a byte below n" word test, exact as a yes/no. */
+static inline int block_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+
+	return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs) | w) & high ? 1 : 0;
+}
+
 void cdc_buf_json_str(cdc_buf *b, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -127,6 +130,14 @@ void cdc_buf_json_str(cdc_buf *b, const char *str, size_t n)
 		unsigned char c;
 
 		run = i;
+		while (i + 8 <= n) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if (block_special(w))
+				break;
+			i += 8;
+		}
 		while (i < n && !json_special[s[i]])
 			i++;
 		if (i > run) {

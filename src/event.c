@@ -21,6 +21,23 @@ struct cdc_eventer {
 	const char *op;            /* the current event's op */
 };
 
+/* `,"ttl":T,"expires":E` of an expiring cell or row. */
+static void put_ttl(cdc_buf *j, int32_t ttl, int64_t ldt)
+{
+	cdc_buf_lit(j, ",\"ttl\":");
+	cdc_buf_i64(j, ttl);
+	cdc_buf_lit(j, ",\"expires\":");
+	cdc_buf_i64(j, ldt);
+}
+
+/* ` USING TIMESTAMP ts WHERE ` of a deletion's CQL. */
+static void using_ts_where(cdc_buf *q, int64_t ts)
+{
+	cdc_buf_lit(q, " USING TIMESTAMP ");
+	cdc_buf_i64(q, ts);
+	cdc_buf_lit(q, " WHERE ");
+}
+
 void cdc_eventer_key(const cdc_eventer *ev, const char **key, size_t *len)
 {
 	*key = ev->json.p ? ev->json.p + ev->key_off : "";
@@ -77,9 +94,7 @@ static void val(cdc_eventer *ev, cdc_buf *out, cdc_render how, const cdc_type *t
 
 static void table_name(cdc_buf *b, const cdc_table *t)
 {
-	cdc_cql_ident(b, t->keyspace);
-	cdc_buf_putc(b, '.');
-	cdc_cql_ident(b, t->name);
+	cdc_buf_puts(b, t->cql_name);
 }
 
 /* WHERE clause for the partition key and the first n clustering values. */
@@ -93,13 +108,13 @@ static void build_where(cdc_eventer *ev, const cdc_mutation *m, const cdc_update
 	for (i = 0; i < u->nkc; i++) {
 		if (i)
 			cdc_buf_lit(&ev->where, " AND ");
-		cdc_cql_ident(&ev->where, t->pk[i]->name);
+		cdc_buf_puts(&ev->where, t->pk[i]->cql_name);
 		cdc_buf_lit(&ev->where, " = ");
 		val(ev, &ev->where, CDC_RENDER_CQL, t->pk[i]->type, &m->values[u->kc_first + i]);
 	}
 	for (i = 0; i < n; i++) {
 		cdc_buf_lit(&ev->where, " AND ");
-		cdc_cql_ident(&ev->where, t->ck[i]->name);
+		cdc_buf_puts(&ev->where, t->ck[i]->cql_name);
 		cdc_buf_lit(&ev->where, " = ");
 		val(ev, &ev->where, CDC_RENDER_CQL, t->ck[i]->type, &ck[i]);
 	}
@@ -238,7 +253,7 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 					continue;
 				}
 				if (c->expiring)
-					cdc_buf_printf(j, ",\"ttl\":%" PRId32 ",\"expires\":%" PRId64, c->ttl, c->ldt);
+					put_ttl(j, c->ttl, c->ldt);
 				cdc_buf_lit(j, ",\"value\":");
 				val(ev, j, CDC_RENDER_JSON, t, &c->value);
 				cdc_buf_putc(j, '}');
@@ -259,7 +274,7 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 		cdc_buf_lit(j, "{\"ts\":");
 		cdc_buf_i64(j, c->ts);
 		if (c->expiring)
-			cdc_buf_printf(j, ",\"ttl\":%" PRId32 ",\"expires\":%" PRId64, c->ttl, c->ldt);
+			put_ttl(j, c->ttl, c->ldt);
 		if (c->deleted)
 			cdc_buf_lit(j, ",\"deleted\":true");
 		switch (t->kind) {
@@ -319,7 +334,9 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 		if (r->ncells || k)
 			cdc_buf_putc(j, ',');
 		cdc_buf_json_str(j, cd->col->name, strlen(cd->col->name));
-		cdc_buf_printf(j, ":{\"ts\":%" PRId64 ",\"deleted\":true}", cd->del.ts);
+		cdc_buf_lit(j, ":{\"ts\":");
+		cdc_buf_i64(j, cd->del.ts);
+		cdc_buf_lit(j, ",\"deleted\":true}");
 	}
 	cdc_buf_putc(j, '}');
 }
@@ -329,10 +346,10 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 {
 	const cdc_type *t = c->col->type;
-	const char *name = c->col->name;
+	const char *name = c->col->cql_name;
 
 	if (!c->col->complex) {
-		cdc_cql_ident(b, name);
+		cdc_buf_puts(b, name);
 		if (!c->deleted) {
 			cdc_buf_lit(b, " = ");
 			val(ev, b, CDC_RENDER_CQL, t, &c->value);
@@ -341,7 +358,7 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 	}
 	switch (t->kind) {
 	case CDC_T_MAP:
-		cdc_cql_ident(b, name);
+		cdc_buf_puts(b, name);
 		cdc_buf_putc(b, '[');
 		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->path);
 		cdc_buf_putc(b, ']');
@@ -351,9 +368,9 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 		}
 		break;
 	case CDC_T_SET:
-		cdc_cql_ident(b, name);
+		cdc_buf_puts(b, name);
 		cdc_buf_lit(b, " = ");
-		cdc_cql_ident(b, name);
+		cdc_buf_puts(b, name);
 		cdc_buf_puts(b, c->deleted ? " - {" : " + {");
 		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->path);
 		cdc_buf_putc(b, '}');
@@ -361,9 +378,9 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 	case CDC_T_LIST:
 		/* a list element's identity (its timeuuid) cannot be written in CQL:
 		 * appends are replayed as appends, removals by value are not possible */
-		cdc_cql_ident(b, name);
+		cdc_buf_puts(b, name);
 		cdc_buf_lit(b, " = ");
-		cdc_cql_ident(b, name);
+		cdc_buf_puts(b, name);
 		cdc_buf_lit(b, " + [");
 		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->value);
 		cdc_buf_putc(b, ']');
@@ -371,7 +388,7 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 	case CDC_T_UDT: {
 		int f = c->path.len == 2 ? (c->path.p[0] << 8 | c->path.p[1]) : 0;
 
-		cdc_cql_ident(b, name);
+		cdc_buf_puts(b, name);
 		cdc_buf_putc(b, '.');
 		cdc_cql_ident(b, f < t->nsub ? t->field_names[f] : "?");
 		cdc_buf_lit(b, " = ");
@@ -419,15 +436,15 @@ static void cql_insert(cdc_eventer *ev, const cdc_mutation *m, const cdc_update 
 	for (i = 0; i < (uint32_t)t->npk; i++) {
 		if (i)
 			cdc_buf_lit(q, ", ");
-		cdc_cql_ident(q, t->pk[i]->name);
+		cdc_buf_puts(q, t->pk[i]->cql_name);
 	}
 	for (i = 0; i < r->nck; i++) {
 		cdc_buf_lit(q, ", ");
-		cdc_cql_ident(q, t->ck[i]->name);
+		cdc_buf_puts(q, t->ck[i]->cql_name);
 	}
 	for (i = 0; i < ncells; i++) {
 		cdc_buf_lit(q, ", ");
-		cdc_cql_ident(q, m->cells[r->cell_first + i].col->name);
+		cdc_buf_puts(q, m->cells[r->cell_first + i].col->cql_name);
 	}
 	cdc_buf_lit(q, ") VALUES (");
 	for (i = 0; i < (uint32_t)t->npk; i++) {
@@ -497,10 +514,10 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 
 		stmt_sep(ev, &nst);
 		cdc_buf_lit(q, "DELETE ");
-		cdc_cql_ident(q, cd->col->name);
+		cdc_buf_puts(q, cd->col->cql_name);
 		cdc_buf_lit(q, " FROM ");
 		table_name(q, t);
-		cdc_buf_printf(q, " USING TIMESTAMP %" PRId64 " WHERE ", cd->del.ts);
+		using_ts_where(q, cd->del.ts);
 		cdc_buf_put(q, ev->where.p, ev->where.len);
 		cdc_buf_putc(q, ';');
 	}
@@ -575,7 +592,7 @@ static int emit_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 		build_where(ev, m, u, m->values + r->ck_first, r->nck);
 		cdc_buf_lit(&ev->cql, "DELETE FROM ");
 		table_name(&ev->cql, u->table);
-		cdc_buf_printf(&ev->cql, " USING TIMESTAMP %" PRId64 " WHERE ", r->del.ts);
+		using_ts_where(&ev->cql, r->del.ts);
 		cdc_buf_put(&ev->cql, ev->where.p, ev->where.len);
 		cdc_buf_putc(&ev->cql, ';');
 		if ((rc = finish(ev, u, r->del.ts, src, fn, opaque)) != 0)
@@ -609,7 +626,7 @@ static int emit_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 		json_columns(ev, u->table->ck, m->values + r->ck_first, r->nck);
 	}
 	if (r->lttl)
-		cdc_buf_printf(&ev->json, ",\"ttl\":%" PRId32 ",\"expires\":%" PRId64, r->lttl, r->lldt);
+		put_ttl(&ev->json, r->lttl, r->lldt);
 	json_cells(ev, m, r);
 	cql_row(ev, m, u, r);
 	if ((rc = finish(ev, u, ts, src, fn, opaque)) != 0)
@@ -664,7 +681,7 @@ static void cql_slice(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *
 		for (k = common; k < b->nv; k++) {
 			if (k > common)
 				cdc_buf_lit(q, ", ");
-			cdc_cql_ident(q, t->ck[k]->name);
+			cdc_buf_puts(q, t->ck[k]->cql_name);
 		}
 		if (extra > 1)
 			cdc_buf_putc(q, ')');
@@ -692,7 +709,7 @@ static int emit_range(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *
 		json_bound(ev, "end", u, m, e, e_incl);
 	cdc_buf_lit(&ev->cql, "DELETE FROM ");
 	table_name(&ev->cql, u->table);
-	cdc_buf_printf(&ev->cql, " USING TIMESTAMP %" PRId64 " WHERE ", del.ts);
+	using_ts_where(&ev->cql, del.ts);
 	cql_slice(ev, m, u, s, s_incl, e, e_incl);
 	cdc_buf_putc(&ev->cql, ';');
 	return finish(ev, u, del.ts, src, fn, opaque);
@@ -896,7 +913,7 @@ int cdc_events_emit(cdc_eventer *ev, const cdc_mutation *m, const cdc_event_sour
 			build_where(ev, m, u, NULL, 0);
 			cdc_buf_lit(&ev->cql, "DELETE FROM ");
 			table_name(&ev->cql, u->table);
-			cdc_buf_printf(&ev->cql, " USING TIMESTAMP %" PRId64 " WHERE ", u->pdel.ts);
+			using_ts_where(&ev->cql, u->pdel.ts);
 			cdc_buf_put(&ev->cql, ev->where.p, ev->where.len);
 			cdc_buf_putc(&ev->cql, ';');
 			if ((rc = finish(ev, u, u->pdel.ts, src, fn, opaque)) != 0)

@@ -1,5 +1,6 @@
 /* schema.c - tables, columns and CQL types by table id (include/schema.h). */
 #include "schema.h"
+#include "buf.h"
 #include "err.h"
 #include "mutation.h"
 
@@ -83,6 +84,82 @@ static int grow(void **p, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
+/* Whether a lower-case name is one of CQL's reserved keywords, which only
+ * work as identifiers when quoted (Cassandra's doc/cql/appendices: the
+ * keywords marked reserved, plus the type names that the grammar reserves).
+ * The list is sorted: every column name of every event comes through here. */
+static int cql_reserved(const char *name, size_t len)
+{
+	static const char *const words[] = {
+		"add", "allow", "alter", "and", "apply", "asc", "authorize", "batch", "begin", "by",
+		"columnfamily", "create", "default", "delete", "desc", "describe", "drop", "entries",
+		"execute", "from", "full", "grant", "if", "in", "index", "infinity", "insert", "into", "is",
+		"keyspace", "limit", "materialized", "mbean", "mbeans", "modify", "nan", "norecursive", "not",
+		"null", "of", "on", "or", "order", "primary", "rename", "replace", "revoke", "schema", "select",
+		"set", "table", "to", "token", "truncate", "unlogged", "unset", "update", "use", "using",
+		"view", "where", "with",
+	};
+	size_t lo = 0, hi = sizeof(words) / sizeof(words[0]);
+
+	if (len < 2 || len > 12)
+		return 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const unsigned char *a = (const unsigned char *)name, *w = (const unsigned char *)words[mid];
+		int c;
+
+		while (*a && *a == *w) { /* short names, mostly unequal at once: no libc call */
+			a++;
+			w++;
+		}
+		c = (int)*a - (int)*w;
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
+void cdc_cql_ident(cdc_buf *out, const char *name)
+{
+	const char *p;
+	int plain = *name && !(*name >= '0' && *name <= '9');
+
+	for (p = name; *p && plain; p++)
+		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+	if (plain && !cql_reserved(name, (size_t)(p - name))) {
+		cdc_buf_put(out, name, (size_t)(p - name));
+		return;
+	}
+	cdc_buf_putc(out, '"');
+	for (p = name; *p; p++) {
+		if (*p == '"')
+			cdc_buf_putc(out, '"');
+		cdc_buf_putc(out, *p);
+	}
+	cdc_buf_putc(out, '"');
+}
+
+/* A malloc'd copy of `name` as a CQL identifier (cdc_cql_ident), or NULL
+ * when out of memory. */
+static char *cql_ident_dup(const char *a, const char *b)
+{
+	cdc_buf q = { 0 };
+	char *r;
+
+	cdc_cql_ident(&q, a);
+	if (b) {
+		cdc_buf_putc(&q, '.');
+		cdc_cql_ident(&q, b);
+	}
+	r = q.p ? strndup(q.p, q.len) : NULL;
+	cdc_buf_free(&q);
+	return r;
+}
+
 cdc_schema *cdc_schema_new(void)
 {
 	return calloc(1, sizeof(cdc_schema));
@@ -113,6 +190,7 @@ void cdc_schema_destroy(cdc_schema *s)
 
 		free(t->keyspace);
 		free(t->name);
+		free(t->cql_name);
 		free(t->pk);
 		free(t->ck);
 		free(t->cols);
@@ -121,6 +199,7 @@ void cdc_schema_destroy(cdc_schema *s)
 	}
 	for (i = 0; i < s->ncols; i++) {
 		free(s->cols[i]->name);
+		free(s->cols[i]->cql_name);
 		free(s->cols[i]);
 	}
 	for (i = 0; i < s->ntypes; i++)
@@ -501,12 +580,13 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 	s->tables[s->ntables++] = t;
 	t->keyspace = strdup(ks);
 	t->name = strdup(name);
+	t->cql_name = cql_ident_dup(ks, name);
 	t->cdc = cJSON_IsTrue(cdc);
 	t->pk = calloc((size_t)n + 1, sizeof(*t->pk));
 	t->ck = calloc((size_t)n + 1, sizeof(*t->ck));
 	t->cols = calloc((size_t)n + 1, sizeof(*t->cols));
 	t->dropped = calloc((size_t)nd + 1, sizeof(*t->dropped));
-	if (!t->keyspace || !t->name || !t->pk || !t->ck || !t->cols || !t->dropped)
+	if (!t->keyspace || !t->name || !t->cql_name || !t->pk || !t->ck || !t->cols || !t->dropped)
 		return cdc_error(errstr, errlen, "%s: out of memory", src);
 	if (parse_uuid(id, t->id) != 0)
 		return cdc_error(errstr, errlen, "%s: table %s.%s: bad id '%s'", src, ks, name, id);
@@ -521,6 +601,9 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 		if (!cn || !kind || !type)
 			return cdc_error(errstr, errlen, "%s: table %s.%s: a column needs name, kind and type", src, ks, name);
 		c->name = strdup(cn);
+		c->cql_name = cql_ident_dup(cn, NULL);
+		if (!c->name || !c->cql_name)
+			return cdc_error(errstr, errlen, "%s: out of memory", src);
 		c->position = cJSON_IsNumber(pos) ? pos->valueint : -1;
 		c->desc = order && strcmp(order, "desc") == 0;
 		if (cdc_schema_parse_type(s, ks, type, &c->type, why, sizeof(why)) != 0)
@@ -552,6 +635,9 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 			if (!c || !cn || !type)
 				return cdc_error(errstr, errlen, "%s: table %s.%s: bad dropped column", src, ks, name);
 			c->name = strdup(cn);
+			c->cql_name = cql_ident_dup(cn, NULL);
+			if (!c->name || !c->cql_name)
+				return cdc_error(errstr, errlen, "%s: out of memory", src);
 			c->kind = CDC_COL_REGULAR;
 			c->position = -1;
 			c->dropped_time = cJSON_IsNumber(when) ? (int64_t)when->valuedouble : 1;

@@ -54,7 +54,7 @@ static void put_i64(cdc_buf *b, int64_t v)
  * search costs a few snprintf/strtod calls, and one value is rendered
  * several times per event (JSON, CQL, WHERE), so results are kept in a small
  * direct-mapped cache keyed by the exact bits (per thread). */
-#define REAL_CACHE 256
+#define REAL_CACHE 256 /* the hash below gives 8 bits */
 static _Thread_local struct real_entry {
 	uint64_t bits;
 	uint8_t used, is_float, len;
@@ -81,7 +81,9 @@ static void put_real(vctx *c, double d, int is_float)
 		return;
 	}
 	memcpy(&bits, &d, sizeof(bits));
-	e = &real_cache[(bits ^ bits >> 29 ^ (uint64_t)is_float) % REAL_CACHE];
+	/* a multiplicative hash: its top bits depend on every bit, where round
+	 * values (7.5, 8.25) differ only in their high mantissa bits */
+	e = &real_cache[((bits ^ (uint64_t)is_float) * 0x9E3779B97F4A7C15ull) >> 56];
 	if (!e->used || e->bits != bits || e->is_float != is_float) {
 		/* Start at the precision that almost always reads back (6 digits for
 		 * a float, 15 for a double; %g drops trailing zeros, so 7.4f prints
@@ -605,46 +607,4 @@ int cdc_value_render(cdc_buf *out, cdc_render how, const cdc_type *t, const uint
 		return -1;
 	}
 	return 0;
-}
-
-/* Whether a lower-case name is one of CQL's reserved keywords, which only
- * work as identifiers when quoted (Cassandra's doc/cql/appendices: the
- * keywords marked reserved, plus the type names that the grammar reserves). */
-static int cql_reserved(const char *name)
-{
-	static const char *const words[] = {
-		"add", "allow", "alter", "and", "apply", "asc", "authorize", "batch", "begin", "by",
-		"columnfamily", "create", "default", "delete", "desc", "describe", "drop", "entries",
-		"execute", "from", "full", "grant", "if", "in", "index", "infinity", "insert", "into", "is",
-		"keyspace", "limit", "materialized", "mbean", "mbeans", "modify", "nan", "norecursive", "not",
-		"null", "of", "on", "or", "order", "primary", "rename", "replace", "revoke", "schema", "select",
-		"set", "table", "to", "token", "truncate", "unlogged", "unset", "update", "use", "using",
-		"view", "where", "with",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (name[0] == words[i][0] && strcmp(name, words[i]) == 0)
-			return 1;
-	return 0;
-}
-
-void cdc_cql_ident(cdc_buf *out, const char *name)
-{
-	const char *p;
-	int plain = *name && !(*name >= '0' && *name <= '9');
-
-	for (p = name; *p && plain; p++)
-		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
-	if (plain && !cql_reserved(name)) {
-		cdc_buf_puts(out, name);
-		return;
-	}
-	cdc_buf_putc(out, '"');
-	for (p = name; *p; p++) {
-		if (*p == '"')
-			cdc_buf_putc(out, '"');
-		cdc_buf_putc(out, *p);
-	}
-	cdc_buf_putc(out, '"');
 }

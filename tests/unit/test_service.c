@@ -191,6 +191,29 @@ static void test_cql_ident(void **state)
 	ident("order", "\"order\"");
 	ident("key", "key");                  /* not reserved */
 	ident("ttl", "ttl");
+	/* every reserved word (Cassandra's doc/cql/appendices), and neighbours */
+	{
+		static const char *const reserved[] = {
+			"with", "where", "view", "using", "use", "update", "unset", "unlogged", "truncate",
+			"token", "to", "table", "set", "select", "schema", "revoke", "replace", "rename",
+			"primary", "order", "or", "on", "of", "null", "not", "norecursive", "nan", "modify",
+			"mbeans", "mbean", "materialized", "limit", "keyspace", "is", "into", "insert",
+			"infinity", "index", "in", "if", "grant", "full", "from", "execute", "entries", "drop",
+			"describe", "desc", "delete", "default", "create", "columnfamily", "by", "begin",
+			"batch", "authorize", "asc", "apply", "and", "alter", "allow", "add",
+		};
+		static const char *const plain[] = { "a", "ad", "adds", "z", "wit", "withs", "usin", "i",
+						     "ins", "mbea", "tok", "columnfamilyx", "zzz" };
+		char want[40];
+		size_t i;
+
+		for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+			snprintf(want, sizeof(want), "\"%s\"", reserved[i]);
+			ident(reserved[i], want);
+		}
+		for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+			ident(plain[i], plain[i]);
+	}
 }
 
 static int setup(void **state)
