@@ -51,6 +51,11 @@ void cdc_buf_json_str(cdc_buf *b, const char *s, size_t n);
 /* Appends bytes as lowercase hex, without prefix. */
 void cdc_buf_hex(cdc_buf *b, const uint8_t *p, size_t n);
 
+/* Writes v in decimal to out (no NUL); returns the length (at most 20 /
+ * 21 with the sign). */
+size_t cdc_fmt_u64(char out[20], uint64_t v);
+size_t cdc_fmt_i64(char out[21], int64_t v);
+
 /* Appends a signed / unsigned decimal integer (no printf). */
 void cdc_buf_i64(cdc_buf *b, int64_t v);
 void cdc_buf_u64(cdc_buf *b, uint64_t v);

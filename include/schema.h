@@ -49,6 +49,8 @@ typedef enum {
 typedef struct cdc_column {
 	char *name;
 	char *cql_name;        /* name as a CQL identifier, quoted if it must be */
+	char *json_name;       /* name as a quoted JSON string */
+	size_t json_name_len;
 	cdc_column_kind kind;
 	int position;          /* order within the partition key or clustering */
 	int desc;              /* clustering order DESC */
@@ -62,6 +64,8 @@ typedef struct cdc_table {
 	char *keyspace;
 	char *name;
 	char *cql_name;        /* keyspace.table as CQL identifiers */
+	char *json_head;       /* ,"keyspace":"ks","table":"t" as JSON */
+	size_t json_head_len;
 	uint8_t id[16];
 	int cdc;               /* WITH cdc = true */
 	int npk, nck, ncols, ndropped;

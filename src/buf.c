@@ -199,7 +199,7 @@ const char *cdc_buf_cstr(cdc_buf *b)
 	return b->p;
 }
 
-void cdc_buf_u64(cdc_buf *b, uint64_t u)
+size_t cdc_fmt_u64(char out[20], uint64_t u)
 {
 	static const char pairs[201] =
 		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
@@ -221,15 +221,29 @@ void cdc_buf_u64(cdc_buf *b, uint64_t u)
 	} else {
 		tmp[--i] = (char)('0' + u);
 	}
-	cdc_buf_put(b, tmp + i, (size_t)(20 - i));
+	memcpy(out, tmp + i, (size_t)(20 - i));
+	return (size_t)(20 - i);
+}
+
+size_t cdc_fmt_i64(char out[21], int64_t v)
+{
+	if (v < 0) {
+		out[0] = '-';
+		return 1 + cdc_fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
+	}
+	return cdc_fmt_u64(out, (uint64_t)v);
+}
+
+void cdc_buf_u64(cdc_buf *b, uint64_t u)
+{
+	char tmp[20];
+
+	cdc_buf_put(b, tmp, cdc_fmt_u64(tmp, u));
 }
 
 void cdc_buf_i64(cdc_buf *b, int64_t v)
 {
-	if (v < 0) {
-		cdc_buf_putc(b, '-');
-		cdc_buf_u64(b, (uint64_t)0 - (uint64_t)v);
-	} else {
-		cdc_buf_u64(b, (uint64_t)v);
-	}
+	char tmp[21];
+
+	cdc_buf_put(b, tmp, cdc_fmt_i64(tmp, v));
 }

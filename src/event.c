@@ -19,7 +19,32 @@ struct cdc_eventer {
 	size_t key_off, key_len;   /* the key's text within json */
 	int64_t ts;                /* the current event's ts */
 	const char *op;            /* the current event's op */
+	struct {                   /* decimal text of recent numbers: one */
+		int64_t v;         /* write's timestamp recurs in every */
+		uint8_t len;       /* cell, the ts and the CQL */
+		char s[21];
+	} num[2];
+	unsigned num_next;
 };
+
+/* Appends v in decimal, as cdc_buf_i64, from a two-entry memo of the
+ * numbers last written (the least recently used one is replaced). */
+static void put_num(cdc_eventer *ev, cdc_buf *b, int64_t v)
+{
+	unsigned i;
+
+	for (i = 0; i < 2; i++)
+		if (ev->num[i].len && ev->num[i].v == v) {
+			ev->num_next = i ^ 1;
+			cdc_buf_put(b, ev->num[i].s, ev->num[i].len);
+			return;
+		}
+	i = ev->num_next;
+	ev->num_next = i ^ 1;
+	ev->num[i].v = v;
+	ev->num[i].len = (uint8_t)cdc_fmt_i64(ev->num[i].s, v);
+	cdc_buf_put(b, ev->num[i].s, ev->num[i].len);
+}
 
 /* `,"ttl":T,"expires":E` of an expiring cell or row. */
 static void put_ttl(cdc_buf *j, int32_t ttl, int64_t ldt)
@@ -31,10 +56,10 @@ static void put_ttl(cdc_buf *j, int32_t ttl, int64_t ldt)
 }
 
 /* ` USING TIMESTAMP ts WHERE ` of a deletion's CQL. */
-static void using_ts_where(cdc_buf *q, int64_t ts)
+static void using_ts_where(cdc_eventer *ev, cdc_buf *q, int64_t ts)
 {
 	cdc_buf_lit(q, " USING TIMESTAMP ");
-	cdc_buf_i64(q, ts);
+	put_num(ev, q, ts);
 	cdc_buf_lit(q, " WHERE ");
 }
 
@@ -129,7 +154,7 @@ static void json_columns(cdc_eventer *ev, const cdc_column *const *cols, const c
 	for (i = 0; i < n; i++) {
 		if (i)
 			cdc_buf_putc(&ev->json, ',');
-		cdc_buf_json_str(&ev->json, cols[i]->name, cols[i]->name_len);
+		cdc_buf_put(&ev->json, cols[i]->json_name, cols[i]->json_name_len);
 		cdc_buf_putc(&ev->json, ':');
 		val(ev, &ev->json, CDC_RENDER_JSON, cols[i]->type, &v[i]);
 	}
@@ -143,10 +168,8 @@ static void begin(cdc_eventer *ev, const char *op, const cdc_mutation *m, const 
 	cdc_buf_reset(&ev->cql);
 	cdc_buf_lit(&ev->json, "{\"op\":\"");
 	cdc_buf_puts(&ev->json, op);
-	cdc_buf_lit(&ev->json, "\",\"keyspace\":");
-	cdc_buf_json_str(&ev->json, u->table->keyspace, strlen(u->table->keyspace));
-	cdc_buf_lit(&ev->json, ",\"table\":");
-	cdc_buf_json_str(&ev->json, u->table->name, strlen(u->table->name));
+	cdc_buf_putc(&ev->json, '"');
+	cdc_buf_put(&ev->json, u->table->json_head, u->table->json_head_len);
 	cdc_buf_lit(&ev->json, ",\"key\":");
 	ev->key_off = ev->json.len;
 	json_columns(ev, u->table->pk, m->values + u->kc_first, u->nkc);
@@ -183,7 +206,7 @@ static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_ev
 
 	ev->ts = ts;
 	cdc_buf_lit(j, ",\"ts\":");
-	cdc_buf_i64(j, ts);
+	put_num(ev, j, ts);
 	cdc_buf_lit(j, ",\"cql\":");
 	if (ev->cql.len)
 		cdc_buf_json_str(j, ev->cql.p, ev->cql.len);
@@ -201,7 +224,7 @@ static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_ev
 		cdc_buf_put(j, id, 24);
 	}
 	cdc_buf_lit(j, ",\"source\":{\"segment\":");
-	cdc_buf_i64(j, src->segment_id);
+	put_num(ev, j, src->segment_id);
 	cdc_buf_lit(j, ",\"offset\":");
 	cdc_buf_u64(j, src->entry_offset);
 	cdc_buf_lit(j, ",\"cl_version\":");
@@ -240,12 +263,12 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 				cdc_buf_lit(j, "]}");
 			if (i)
 				cdc_buf_putc(j, ',');
-			cdc_buf_json_str(j, c->col->name, c->col->name_len);
+			cdc_buf_put(j, c->col->json_name, c->col->json_name_len);
 			cdc_buf_putc(j, ':');
 			if (!c->col->complex) {
 				open = NULL;
 				cdc_buf_lit(j, "{\"ts\":");
-				cdc_buf_i64(j, c->ts);
+				put_num(ev, j, c->ts);
 				if (r->is_static)
 					cdc_buf_lit(j, ",\"static\":true");
 				if (c->deleted) {
@@ -272,7 +295,7 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 		}
 		/* one element of a non-frozen collection or UDT */
 		cdc_buf_lit(j, "{\"ts\":");
-		cdc_buf_i64(j, c->ts);
+		put_num(ev, j, c->ts);
 		if (c->expiring)
 			put_ttl(j, c->ttl, c->ldt);
 		if (c->deleted)
@@ -333,9 +356,9 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 			continue;
 		if (r->ncells || k)
 			cdc_buf_putc(j, ',');
-		cdc_buf_json_str(j, cd->col->name, strlen(cd->col->name));
+		cdc_buf_put(j, cd->col->json_name, cd->col->json_name_len);
 		cdc_buf_lit(j, ":{\"ts\":");
-		cdc_buf_i64(j, cd->del.ts);
+		put_num(ev, j, cd->del.ts);
 		cdc_buf_lit(j, ",\"deleted\":true}");
 	}
 	cdc_buf_putc(j, '}');
@@ -466,7 +489,7 @@ static void cql_insert(cdc_eventer *ev, const cdc_mutation *m, const cdc_update 
 			val(ev, q, CDC_RENDER_CQL, c->col->type, &c->value);
 	}
 	cdc_buf_lit(q, ") USING TIMESTAMP ");
-	cdc_buf_i64(q, r->lts);
+	put_num(ev, q, r->lts);
 	if (r->lttl) {
 		cdc_buf_lit(q, " AND TTL ");
 		cdc_buf_i64(q, r->lttl);
@@ -517,7 +540,7 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 		cdc_buf_puts(q, cd->col->cql_name);
 		cdc_buf_lit(q, " FROM ");
 		table_name(q, t);
-		using_ts_where(q, cd->del.ts);
+		using_ts_where(ev, q, cd->del.ts);
 		cdc_buf_put(q, ev->where.p, ev->where.len);
 		cdc_buf_putc(q, ';');
 	}
@@ -538,7 +561,7 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 			cdc_buf_lit(q, "UPDATE ");
 			table_name(q, t);
 			cdc_buf_lit(q, " USING TIMESTAMP ");
-			cdc_buf_i64(q, c->ts);
+			put_num(ev, q, c->ts);
 			if (ttl)
 				cdc_buf_printf(q, " AND TTL %" PRId32, ttl);
 			cdc_buf_lit(q, " SET ");
@@ -561,7 +584,7 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 			cdc_buf_lit(q, " FROM ");
 			table_name(q, t);
 			cdc_buf_lit(q, " USING TIMESTAMP ");
-			cdc_buf_i64(q, c->ts);
+			put_num(ev, q, c->ts);
 		}
 		cdc_buf_lit(q, " WHERE ");
 		cdc_buf_put(q, ev->where.p, ev->where.len);
@@ -592,7 +615,7 @@ static int emit_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 		build_where(ev, m, u, m->values + r->ck_first, r->nck);
 		cdc_buf_lit(&ev->cql, "DELETE FROM ");
 		table_name(&ev->cql, u->table);
-		using_ts_where(&ev->cql, r->del.ts);
+		using_ts_where(ev, &ev->cql, r->del.ts);
 		cdc_buf_put(&ev->cql, ev->where.p, ev->where.len);
 		cdc_buf_putc(&ev->cql, ';');
 		if ((rc = finish(ev, u, r->del.ts, src, fn, opaque)) != 0)
@@ -644,9 +667,14 @@ static int is_open(uint8_t kind)
 static void json_bound(cdc_eventer *ev, const char *name, const cdc_update *u, const cdc_mutation *m,
 		       const cdc_rt_marker *b, int inclusive)
 {
-	cdc_buf_printf(&ev->json, ",\"%s\":{\"clustering\":", name);
+	cdc_buf_lit(&ev->json, ",\"");
+	cdc_buf_puts(&ev->json, name);
+	cdc_buf_lit(&ev->json, "\":{\"clustering\":");
 	json_columns(ev, u->table->ck, m->values + b->v_first, b->nv);
-	cdc_buf_printf(&ev->json, ",\"inclusive\":%s}", inclusive ? "true" : "false");
+	if (inclusive)
+		cdc_buf_lit(&ev->json, ",\"inclusive\":true}");
+	else
+		cdc_buf_lit(&ev->json, ",\"inclusive\":false}");
 }
 
 /* The WHERE restrictions of a slice between two bounds (in clustering order). */
@@ -709,7 +737,7 @@ static int emit_range(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *
 		json_bound(ev, "end", u, m, e, e_incl);
 	cdc_buf_lit(&ev->cql, "DELETE FROM ");
 	table_name(&ev->cql, u->table);
-	using_ts_where(&ev->cql, del.ts);
+	using_ts_where(ev, &ev->cql, del.ts);
 	cql_slice(ev, m, u, s, s_incl, e, e_incl);
 	cdc_buf_putc(&ev->cql, ';');
 	return finish(ev, u, del.ts, src, fn, opaque);
@@ -859,7 +887,7 @@ static int emit_trigger(cdc_eventer *ev, const cdc_mutation *m, const cdc_update
 				if (c->deleted)
 					cdc_buf_puts(&ev->json, "\"deleted\":true,");
 				cdc_buf_puts(&ev->json, "\"name\":");
-				cdc_buf_json_str(&ev->json, c->col->name, c->col->name_len);
+				cdc_buf_put(&ev->json, c->col->json_name, c->col->json_name_len);
 				if (!c->deleted) {
 					cdc_buf_puts(&ev->json, ",\"value\":");
 					cdc_buf_reset(&ev->tmp);
@@ -913,7 +941,7 @@ int cdc_events_emit(cdc_eventer *ev, const cdc_mutation *m, const cdc_event_sour
 			build_where(ev, m, u, NULL, 0);
 			cdc_buf_lit(&ev->cql, "DELETE FROM ");
 			table_name(&ev->cql, u->table);
-			using_ts_where(&ev->cql, u->pdel.ts);
+			using_ts_where(ev, &ev->cql, u->pdel.ts);
 			cdc_buf_put(&ev->cql, ev->where.p, ev->where.len);
 			cdc_buf_putc(&ev->cql, ';');
 			if ((rc = finish(ev, u, u->pdel.ts, src, fn, opaque)) != 0)

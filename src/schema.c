@@ -160,6 +160,27 @@ static char *cql_ident_dup(const char *a, const char *b)
 	return r;
 }
 
+/* Returns a malloc'd quoted JSON string of a (and of b after a comma and
+ * the given key when b is set); NULL when out of memory. */
+static char *json_dup(const char *a, const char *key, const char *b, size_t *len)
+{
+	cdc_buf q = { 0 };
+	char *r;
+
+	if (b) {
+		cdc_buf_lit(&q, ",\"keyspace\":");
+		cdc_buf_json_str(&q, a, strlen(a));
+		cdc_buf_puts(&q, key);
+		cdc_buf_json_str(&q, b, strlen(b));
+	} else {
+		cdc_buf_json_str(&q, a, strlen(a));
+	}
+	r = q.p && !q.oom ? strndup(q.p, q.len) : NULL;
+	*len = r ? q.len : 0;
+	cdc_buf_free(&q);
+	return r;
+}
+
 cdc_schema *cdc_schema_new(void)
 {
 	return calloc(1, sizeof(cdc_schema));
@@ -191,6 +212,7 @@ void cdc_schema_destroy(cdc_schema *s)
 		free(t->keyspace);
 		free(t->name);
 		free(t->cql_name);
+		free(t->json_head);
 		free(t->pk);
 		free(t->ck);
 		free(t->cols);
@@ -200,6 +222,7 @@ void cdc_schema_destroy(cdc_schema *s)
 	for (i = 0; i < s->ncols; i++) {
 		free(s->cols[i]->name);
 		free(s->cols[i]->cql_name);
+		free(s->cols[i]->json_name);
 		free(s->cols[i]);
 	}
 	for (i = 0; i < s->ntypes; i++)
@@ -581,12 +604,13 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 	t->keyspace = strdup(ks);
 	t->name = strdup(name);
 	t->cql_name = cql_ident_dup(ks, name);
+	t->json_head = json_dup(ks, ",\"table\":", name, &t->json_head_len);
 	t->cdc = cJSON_IsTrue(cdc);
 	t->pk = calloc((size_t)n + 1, sizeof(*t->pk));
 	t->ck = calloc((size_t)n + 1, sizeof(*t->ck));
 	t->cols = calloc((size_t)n + 1, sizeof(*t->cols));
 	t->dropped = calloc((size_t)nd + 1, sizeof(*t->dropped));
-	if (!t->keyspace || !t->name || !t->cql_name || !t->pk || !t->ck || !t->cols || !t->dropped)
+	if (!t->keyspace || !t->name || !t->cql_name || !t->json_head || !t->pk || !t->ck || !t->cols || !t->dropped)
 		return cdc_error(errstr, errlen, "%s: out of memory", src);
 	if (parse_uuid(id, t->id) != 0)
 		return cdc_error(errstr, errlen, "%s: table %s.%s: bad id '%s'", src, ks, name, id);
@@ -602,7 +626,8 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 			return cdc_error(errstr, errlen, "%s: table %s.%s: a column needs name, kind and type", src, ks, name);
 		c->name = strdup(cn);
 		c->cql_name = cql_ident_dup(cn, NULL);
-		if (!c->name || !c->cql_name)
+		c->json_name = json_dup(cn, NULL, NULL, &c->json_name_len);
+		if (!c->name || !c->cql_name || !c->json_name)
 			return cdc_error(errstr, errlen, "%s: out of memory", src);
 		c->position = cJSON_IsNumber(pos) ? pos->valueint : -1;
 		c->desc = order && strcmp(order, "desc") == 0;
@@ -636,7 +661,8 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 				return cdc_error(errstr, errlen, "%s: table %s.%s: bad dropped column", src, ks, name);
 			c->name = strdup(cn);
 			c->cql_name = cql_ident_dup(cn, NULL);
-			if (!c->name || !c->cql_name)
+			c->json_name = json_dup(cn, NULL, NULL, &c->json_name_len);
+			if (!c->name || !c->cql_name || !c->json_name)
 				return cdc_error(errstr, errlen, "%s: out of memory", src);
 			c->kind = CDC_COL_REGULAR;
 			c->position = -1;

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -70,14 +71,14 @@ static uint32_t crc_int(uint32_t crc, uint32_t v)
 {
 	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
 
-	return (uint32_t)crc32(crc, b, 4);
+	return libdeflate_crc32(crc, b, 4);
 }
 
 /* The CRC of a sync marker covers the segment id (low word, then high word)
  * and the marker's own file offset, not its `next` field. */
 static uint32_t marker_crc(int64_t id, uint32_t file_pos)
 {
-	uint32_t c = (uint32_t)crc32(0, NULL, 0);
+	uint32_t c = 0;
 
 	c = crc_int(c, (uint32_t)((uint64_t)id & 0xffffffffu));
 	c = crc_int(c, (uint32_t)((uint64_t)id >> 32));
@@ -255,12 +256,12 @@ static int read_descriptor(cdc_segment *s, char *errstr, size_t errlen)
 	s->desc.params_len = plen;
 	s->desc.header_len = HEADER_MIN + plen;
 	stored = be32(p + HEADER_FIXED + plen);
-	crc = (uint32_t)crc32(0, NULL, 0);
+	crc = 0;
 	crc = crc_int(crc, (uint32_t)s->desc.version);
 	crc = crc_int(crc, (uint32_t)((uint64_t)s->desc.id & 0xffffffffu));
 	crc = crc_int(crc, (uint32_t)((uint64_t)s->desc.id >> 32));
 	crc = crc_int(crc, plen);
-	crc = (uint32_t)crc32(crc, p + HEADER_FIXED, plen);
+	crc = libdeflate_crc32(crc, p + HEADER_FIXED, plen);
 	if (crc != stored)
 		return cdc_error(errstr, errlen,
 				 "%s: offset %" PRIu32 ": descriptor CRC mismatch (stored %08" PRIx32 ", computed %08" PRIx32 ")",
@@ -656,7 +657,7 @@ static int read_entry(cdc_segment *s, cdc_item *item, char *errstr, size_t errle
 		goto skip_section;
 	}
 	crc_size = be32(p + 4);
-	c = crc_int((uint32_t)crc32(0, NULL, 0), size);
+	c = crc_int(0, size);
 	if (c != crc_size) {
 		why = "entry size CRC mismatch";
 		goto skip_section;
@@ -666,7 +667,7 @@ static int read_entry(cdc_segment *s, cdc_item *item, char *errstr, size_t errle
 		goto skip_section;
 	}
 	crc_all = be32(p + 8 + size);
-	c = (uint32_t)crc32(c, p + 8, size);
+	c = libdeflate_crc32(c, p + 8, size);
 	item->entry.end = at + size + CDC_ENTRY_OVERHEAD;
 	item->entry.crc = crc_all;
 	s->pos = item->entry.end;
