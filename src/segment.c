@@ -631,12 +631,13 @@ static void close_section(cdc_segment *s)
 static int read_entry(cdc_segment *s, cdc_item *item, char *errstr, size_t errlen)
 {
 	uint64_t left = s->cur.logical_end - s->pos, at = s->pos;
-	const uint8_t *p = s->sec + (s->pos - s->cur.logical_start);
+	const uint8_t *p;
 	uint32_t size, crc_size, crc_all, c;
 	const char *why;
 
 	if (s->pos >= s->cur.logical_end)
-		return 3;
+		return 3; /* also an empty compressed section, whose s->sec is NULL */
+	p = s->sec + (s->pos - s->cur.logical_start);
 	if (left < 4)
 		return stop(s, CDC_END_PADDING, s->cur.file_offset, at);
 	size = be32(p);

@@ -201,21 +201,19 @@ static void quote_open(vctx *c)
 
 static void put_text(vctx *c, const uint8_t *v, size_t n)
 {
-	size_t i, run = 0;
+	const uint8_t *q, *end = v + n;
 
 	if (c->how == CDC_RENDER_JSON) {
 		cdc_buf_json_str(c->out, (const char *)v, n);
 		return;
 	}
 	cdc_buf_putc(c->out, '\'');
-	for (i = 0; i < n; i++) {
-		if (v[i] == '\'') {
-			cdc_buf_put(c->out, v + run, i + 1 - run);
-			cdc_buf_putc(c->out, '\'');
-			run = i + 1;
-		}
+	while (v < end && (q = memchr(v, '\'', (size_t)(end - v))) != NULL) {
+		cdc_buf_put(c->out, v, (size_t)(q - v) + 1);
+		cdc_buf_putc(c->out, '\'');
+		v = q + 1;
 	}
-	cdc_buf_put(c->out, v + run, n - run);
+	cdc_buf_put(c->out, v, (size_t)(end - v));
 	cdc_buf_putc(c->out, '\'');
 }
 
