@@ -42,6 +42,8 @@ struct cdc_cql_conn {
 	int framed;             /* v5 segments in use */
 	int timeout_ms;
 	int16_t stream;         /* last stream id used */
+	int probing;            /* first request of a handshake: a version
+				 * refusal may come on stream 0 (3.x does) */
 	char peer[300];         /* "host:port", for messages */
 	cdc_buf seg;            /* one segment as read */
 	cdc_buf pay;            /* segment payload bytes not yet taken as envelopes */
@@ -664,7 +666,7 @@ static int roundtrip(cdc_cql_conn *c, frame *f, char *errstr, size_t errlen)
 			return -1;
 		if (f->stream < 0 && f->opcode == OP_EVENT)
 			continue;
-		if (f->stream != want)
+		if (f->stream != want && !(c->probing && f->stream == 0 && f->opcode == OP_ERROR))
 			return cdc_error(errstr, errlen, "%s: response on stream %d, expected %d", c->peer, f->stream,
 					 want);
 		return 0;
@@ -785,13 +787,17 @@ static int handshake(cdc_cql_conn *c, int version, const char *user, const char 
 {
 	frame f;
 	size_t at;
+	int rc;
 
 	c->version = version;
 	c->framed = 0;
 	cdc_buf_reset(&c->env);
 	at = begin_envelope(&c->env, version, next_stream(c), OP_OPTIONS);
 	end_envelope(&c->env, at);
-	if (roundtrip(c, &f, errstr, errlen) != 0)
+	c->probing = 1;
+	rc = roundtrip(c, &f, errstr, errlen);
+	c->probing = 0;
+	if (rc != 0)
 		return -1;
 	if (f.opcode == OP_ERROR) {
 		if (error_frame(c, &f, "answering OPTIONS", errstr, errlen) == ERR_PROTOCOL && version > 4)

@@ -456,7 +456,8 @@ struct fake {
 	/* knobs */
 	const uint8_t *reply;   /* raw bytes for the first QUERY (script_raw) */
 	size_t reply_len;
-	int v4_only;            /* refuse v5 with a protocol error */
+	int v4_only;            /* refuse v5 with a protocol error (2: on
+				 * stream 0, as Cassandra 3.11 does) */
 	int auth;               /* ask for PasswordAuthenticator */
 	/* what the server saw */
 	int conns, queries, pages_ok, versions[4];
@@ -531,7 +532,7 @@ static int serve_handshake(fake *f, int fd, int conn)
 	if (f->v4_only && v != 4) {
 		tb_be32(&body, 0x000A);
 		tb_str(&body, "Invalid or unsupported protocol version (5); supported versions are (3/v3, 4/v4)");
-		t_send(fd, 0, 4, 0, r.stream, 0x00, &body);
+		t_send(fd, 0, 4, 0, f->v4_only == 2 ? 0 : r.stream, 0x00, &body);
 		free(body.p);
 		return -1;
 	}
@@ -730,16 +731,16 @@ static void test_v5_pages(void **state)
 	check_pages(&s);
 }
 
-/* A server without v5: a protocol error, then a new connection in v4. */
-static void test_v4_fallback(void **state)
+/* A server without v5: a protocol error, then a new connection in v4;
+ * the refusal on the request's stream, or on stream 0 (3.11). */
+static void v4_fallback(int how)
 {
 	fake f = { 0 };
 	rows_seen s = { 0 };
 	char err[CDC_ERRSTR_SIZE];
 	cdc_cql_conn *c = NULL;
 
-	(void)state;
-	f.v4_only = 1;
+	f.v4_only = how;
 	fake_start(&f, script_pages, 2);
 	if (cdc_cql_connect(&c, "127.0.0.1", f.port, NULL, NULL, 3000, err, sizeof(err)) != 0)
 		fail_msg("connect: %s", err);
@@ -753,6 +754,18 @@ static void test_v4_fallback(void **state)
 	assert_int_equal(f.versions[1], 4);
 	assert_int_equal(f.pages_ok, 2);
 	check_pages(&s);
+}
+
+static void test_v4_fallback(void **state)
+{
+	(void)state;
+	v4_fallback(1);
+}
+
+static void test_v4_fallback_stream0(void **state)
+{
+	(void)state;
+	v4_fallback(2);
 }
 
 /* A VOID answer to one QUERY after logging in. */
@@ -1048,6 +1061,7 @@ int main(void)
 		cmocka_unit_test(test_decoders),
 		cmocka_unit_test(test_v5_pages),
 		cmocka_unit_test(test_v4_fallback),
+		cmocka_unit_test(test_v4_fallback_stream0),
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_server_error),
 		cmocka_unit_test(test_bad_segments),
