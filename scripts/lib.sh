@@ -20,9 +20,9 @@ wait_port() {
 # Full versions used for each short one.
 cassandra_full_version() {
 	case $1 in
-	5.0) echo 5.0.9 ;; 4.1) echo 4.1.10 ;; 4.0) echo 4.0.19 ;;
+	5.0) echo 5.0.9 ;; 4.1) echo 4.1.10 ;; 4.0) echo 4.0.19 ;; 3.11) echo 3.11.19 ;;
 	[0-9]*.[0-9]*.[0-9]*) echo "$1" ;;
-	*) die "unknown Cassandra version '$1' (expected 5.0, 4.1, 4.0 or a full x.y.z)" ;;
+	*) die "unknown Cassandra version '$1' (expected 5.0, 4.1, 4.0, 3.11 or a full x.y.z)" ;;
 	esac
 }
 KAFKA_VERSION=${KAFKA_VERSION:-3.9.1}
