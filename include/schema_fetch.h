@@ -26,6 +26,13 @@ int cdc_schema_fetch_json_timeout(const char *host, int port, const char *user, 
 				  const char *const *keyspaces, int timeout_ms, cdc_buf *out_json,
 				  char *errstr, size_t errlen);
 
+/* Same as cdc_schema_fetch_json, and appends to `others` the 16-byte ids
+ * of the tables it left out (Cassandra's own, when keyspaces is NULL), so
+ * that their commitlog entries can be skipped without asking again. */
+int cdc_schema_fetch_json_others(const char *host, int port, const char *user, const char *password,
+				 const char *const *keyspaces, cdc_buf *out_json, cdc_buf *others,
+				 char *errstr, size_t errlen);
+
 /* `cdctail schema export [--host H] [--port P] [--user U]
  * [--password-file F] [--keyspace K]... [--output FILE] [--timeout-ms MS]`,
  * called with argv[0] = "schema", argv[1] = "export". The password comes

@@ -469,10 +469,19 @@ static int load_schema(service *sv, char *errstr, size_t errlen)
 	if (strcmp(sv->s.schema, "live") != 0) {
 		rc = cdc_schema_load_file(s, sv->s.schema, errstr, errlen);
 	} else {
-		rc = cdc_schema_fetch_json(sv->s.host, (int)sv->s.port, sv->s.user, sv->password, NULL, &json,
-					   errstr, errlen);
+		cdc_buf others = { 0 };
+		size_t i;
+
+		rc = cdc_schema_fetch_json_others(sv->s.host, (int)sv->s.port, sv->s.user, sv->password, NULL,
+						  &json, &others, errstr, errlen);
 		if (rc == 0)
 			rc = cdc_schema_load_json(s, json.p, json.len, "live schema", errstr, errlen);
+		/* Cassandra's own tables are in every segment; knowing their ids
+		 * spares a refresh for each (and a stall while the node is down,
+		 * as after a 3.x drain) */
+		for (i = 0; rc == 0 && i + 16 <= others.len; i += 16)
+			known_unknown(sv, (const uint8_t *)others.p + i, 1);
+		cdc_buf_free(&others);
 		cdc_buf_free(&json);
 	}
 	if (rc != 0) {
@@ -500,8 +509,9 @@ static int process_entry(service *sv, seg_state *g, const cdc_entry_info *e)
 		uint8_t id[16];
 
 		memcpy(id, m.missing_table, 16);
+		cdc_uuid_format(id, uuid);
 		if (load_schema(sv, errstr, sizeof(errstr)) != 0) {
-			logmsg(LOG_WARN, "schema refresh for an unknown table failed: %s; retrying", errstr);
+			logmsg(LOG_WARN, "schema refresh for unknown table %s failed: %s; retrying", uuid, errstr);
 			sv->rewind = 1; /* the entry is read again from the checkpoint */
 			usleep(1000000);
 			return 1;

@@ -57,6 +57,7 @@ typedef struct fetch {
 	size_t ntypes;
 	s_dropped *dropped;
 	size_t ndropped;
+	cdc_buf *others;                /* ids of the tables left out, or NULL */
 } fetch;
 
 /* Grows an array of `elem`-byte items to hold one more; 0 or -1. */
@@ -169,7 +170,14 @@ static int on_table(void *opaque, const cdc_cql_col *cols, const cdc_cql_value *
 	    cdc_cql_get_text(&cells[idx[0]], &t.ks, errstr, errlen) != 0)
 		return -1;
 	if (!wanted(f, t.ks)) {
+		const cdc_cql_value *id = &cells[idx[2]];
+
 		free(t.ks);
+		if (f->others && id->p && id->len == 16) {
+			cdc_buf_put(f->others, id->p, 16);
+			if (f->others->oom)
+				return cdc_error(errstr, errlen, "out of memory");
+		}
 		return 0;
 	}
 	if (cdc_cql_get_text(&cells[idx[1]], &t.name, errstr, errlen) != 0 ||
@@ -527,9 +535,10 @@ static int run(cdc_cql_conn *c, const char *cql, cdc_cql_row_fn fn, fetch *f, ch
 }
 
 /* One connection, six queries, then sort, build, self-check and append. */
-int cdc_schema_fetch_json_timeout(const char *host, int port, const char *user, const char *password,
-				  const char *const *keyspaces, int timeout_ms, cdc_buf *out_json,
-				  char *errstr, size_t errlen)
+/* The fetch behind the public calls; `others` as cdc_schema_fetch_json_others. */
+static int fetch_schema(const char *host, int port, const char *user, const char *password,
+			const char *const *keyspaces, int timeout_ms, cdc_buf *out_json, cdc_buf *others,
+			char *errstr, size_t errlen)
 {
 	fetch f;
 	cdc_cql_conn *c = NULL;
@@ -540,6 +549,7 @@ int cdc_schema_fetch_json_timeout(const char *host, int port, const char *user, 
 
 	memset(&f, 0, sizeof(f));
 	f.keyspaces = keyspaces;
+	f.others = others;
 	if (errstr && errlen)
 		errstr[0] = '\0';
 	if (cdc_cql_connect(&c, host, port, user, password, timeout_ms, errstr, errlen) != 0)
@@ -605,6 +615,20 @@ out:
 	free(text);
 	fetch_free(&f);
 	return rc;
+}
+
+int cdc_schema_fetch_json_timeout(const char *host, int port, const char *user, const char *password,
+				  const char *const *keyspaces, int timeout_ms, cdc_buf *out_json,
+				  char *errstr, size_t errlen)
+{
+	return fetch_schema(host, port, user, password, keyspaces, timeout_ms, out_json, NULL, errstr, errlen);
+}
+
+int cdc_schema_fetch_json_others(const char *host, int port, const char *user, const char *password,
+				 const char *const *keyspaces, cdc_buf *out_json, cdc_buf *others,
+				 char *errstr, size_t errlen)
+{
+	return fetch_schema(host, port, user, password, keyspaces, 0, out_json, others, errstr, errlen);
 }
 
 /* cdc_schema_fetch_json_timeout() with the default timeout. */

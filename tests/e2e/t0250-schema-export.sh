@@ -143,7 +143,7 @@ start_node() { # start_node VERSION DIR [--auth]
 	echo "# Cassandra $v started on $ADDR in $(($(date +%s) - t0)) s"
 }
 
-for v in ${SCHEMA_VERSIONS:-5.0 4.1}; do
+for v in ${SCHEMA_VERSIONS:-5.0 4.1 3.11}; do
 	dir=$TMP/cass-$v
 	if ! start_node "$v" "$dir"; then
 		not_ok "schema $v: could not start Cassandra $v on $ADDR (log above)"
