@@ -486,8 +486,12 @@ static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 			put_i64(c->out, ms);
 			return 0;
 		}
-		days = ms / 86400000 - (ms % 86400000 < 0);
-		sod = ms - days * 86400000;
+		days = ms / 86400000;
+		sod = ms % 86400000;
+		if (sod < 0) { /* floor, without overflow near INT64_MIN */
+			days--;
+			sod += 86400000;
+		}
 		civil(days, &y, &mo, &d);
 		cdc_buf_printf(c->out, "\"%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ\"", y, mo, d,
 			       (int)(sod / 3600000), (int)(sod / 60000 % 60), (int)(sod / 1000 % 60), (int)(sod % 1000));
