@@ -58,22 +58,35 @@ with open(sys.argv[2], "w") as out:
         e = json.loads(l)
         k = json.dumps(e["key"], separators=(",", ":"), ensure_ascii=False)
         out.write("peer.%s.%s\t%s\t%s\n" % (e["keyspace"], e["table"], k, l.rstrip("\n")))' build/bench-events.jsonl build/bench-msgs.tsv
-	build/kprod "$KB" build/bench-msgs.tsv -X linger.ms=5 | tee build/bench-kprod.txt
-	t0=$(date +%s.%N)
-	./cdctail replay --schema "$schema" --kafka "$KB" -X linger.ms=5 --topic-prefix cdc --no-progress "${sub[@]}" \
-		2>build/bench-replay-kafka.txt >/dev/null
-	t1=$(date +%s.%N)
-	python3 - "$t0" "$t1" <<'PY'
-import re, sys
-t = float(sys.argv[2]) - float(sys.argv[1])
-r = open("build/bench-replay-kafka.txt").read()
-m = re.search(r"(\d+) events, .* (\d+) delivered to Kafka, (\d+) delivery failures", r)
-ev, dl, fl = map(int, m.groups())
-k = dict(kv.split("=") for kv in open("build/bench-kprod.txt").read().split()[1:])
-peer = float(k["msgs_per_s"])
-print(f"  cdctail replay --kafka: {ev} events, {dl} acknowledged, {fl} failed in {t:.2f} s = {ev / t:.0f} events/s (read + decode + JSON + produce)")
-print(f"  librdkafka producer alone: {k['messages']} messages in {k['seconds']} s = {peer:.0f} msgs/s")
-print(f"  ratio cdctail / librdkafka: {ev / t / peer:.2f} (goal >= 0.80)")
+	# two rounds, alternating, on fresh topics each time; the best of each side
+	# counts (the first producer on a new broker can wait for its coordinator)
+	for round in 1 2; do
+		build/kprod "$KB" <(sed "s/^peer\./peer$round./" build/bench-msgs.tsv) -X linger.ms=5 >build/bench-kprod-$round.txt
+		t0=$(date +%s.%N)
+		./cdctail replay --schema "$schema" --kafka "$KB" -X linger.ms=5 --topic-prefix cdc$round --no-progress "${sub[@]}" \
+			2>build/bench-replay-kafka-$round.txt >/dev/null
+		t1=$(date +%s.%N)
+		echo "$t0 $t1" >build/bench-replay-kafka-$round.time
+	done
+	python3 - <<'PY'
+import re
+best_c = best_k = None
+for r in (1, 2):
+    t0, t1 = map(float, open(f"build/bench-replay-kafka-{r}.time").read().split())
+    m = re.search(r"(\d+) events, .* (\d+) delivered to Kafka, (\d+) delivery failures",
+                  open(f"build/bench-replay-kafka-{r}.txt").read())
+    ev, dl, fl = map(int, m.groups())
+    k = dict(kv.split("=") for kv in open(f"build/bench-kprod-{r}.txt").read().split()[1:])
+    print(f"  round {r}: cdctail replay --kafka {ev} events, {dl} acknowledged, {fl} failed in {t1 - t0:.2f} s = "
+          f"{ev / (t1 - t0):.0f} events/s; librdkafka alone {k['delivered']} of {k['messages']} in {k['seconds']} s = "
+          f"{float(k['msgs_per_s']):.0f} msgs/s")
+    if fl == 0 and dl == ev and (best_c is None or ev / (t1 - t0) > best_c):
+        best_c = ev / (t1 - t0)
+    if k["failed"] == "0" and (best_k is None or float(k["msgs_per_s"]) > best_k):
+        best_k = float(k["msgs_per_s"])
+print(f"  cdctail replay --kafka (read + decode + JSON + produce), best round: {best_c:.0f} events/s")
+print(f"  librdkafka producer alone, best round: {best_k:.0f} msgs/s")
+print(f"  ratio cdctail / librdkafka: {best_c / best_k:.2f} (goal >= 0.80)")
 PY
 	# latency: CQL write acknowledged -> its event in Kafka, through `cdctail run`
 	PY=$(scripts/deps.sh --python)
