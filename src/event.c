@@ -686,8 +686,9 @@ static void cql_slice(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *
 	uint32_t common = 0, i;
 	const cdc_value *sv = m->values + s->v_first, *evv = m->values + e->v_first;
 
-	while (common < s->nv && common < e->nv && sv[common].len == evv[common].len &&
-	       memcmp(sv[common].p, evv[common].p, sv[common].len) == 0)
+	while (common < s->nv && common < e->nv && sv[common].null == evv[common].null &&
+	       sv[common].len == evv[common].len &&
+	       (sv[common].len == 0 || memcmp(sv[common].p, evv[common].p, sv[common].len) == 0))
 		common++;
 	/* both bounds stop at the common prefix: it is an equality on a prefix */
 	build_where(ev, m, u, sv, common);
