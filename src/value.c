@@ -457,7 +457,7 @@ static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 		 * header length h, h shorts, then shards of counter id (16), clock
 		 * (8) and count (8); the value is the sum of the shards' counts */
 		size_t h, off;
-		int64_t sum = 0;
+		uint64_t sum = 0; /* wraps, as Java's long does */
 
 		if (n == 8) {
 			put_i64(c->out, (int64_t)be(v, 8));
@@ -471,8 +471,8 @@ static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 		if (off > n || (n - off) % 32)
 			return fail(c, t, v, "counter context length is not header + 32-byte shards");
 		for (; off < n; off += 32)
-			sum += (int64_t)be(v + off + 24, 8);
-		put_i64(c->out, sum);
+			sum += be(v + off + 24, 8);
+		put_i64(c->out, (int64_t)sum);
 		return 0;
 	}
 	case CDC_T_TIMESTAMP: {
