@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 void cdc_buf_free(cdc_buf *b)
 {
@@ -117,6 +120,30 @@ static inline int block_special(uint64_t w)
 	return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs) | w) & high ? 1 : 0;
 }
 
+/* The index of the first byte from i on that json_special marks, looking
+ * 16 bytes at a time; stops at the last whole block (n - i < 16 left). The
+ * signed compare with 0x20 catches controls and bytes >= 0x80 at once. */
+static inline size_t plain_run(const unsigned char *s, size_t i, size_t n)
+{
+#ifdef __SSE2__
+	const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
+
+	while (i + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		int mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
+							  _mm_cmplt_epi8(v, sp)));
+
+		if (mask)
+			return i + (size_t)__builtin_ctz((unsigned)mask);
+		i += 16;
+	}
+#else
+	(void)s;
+	(void)n;
+#endif
+	return i;
+}
+
 void cdc_buf_json_str(cdc_buf *b, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -130,6 +157,7 @@ void cdc_buf_json_str(cdc_buf *b, const char *str, size_t n)
 		unsigned char c;
 
 		run = i;
+		i = plain_run(s, i, n);
 		while (i + 8 <= n) {
 			uint64_t w;
 
@@ -205,24 +233,28 @@ size_t cdc_fmt_u64(char out[20], uint64_t u)
 		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 		"8081828384858687888990919293949596979899";
-	char tmp[20];
-	int i = 20;
+	size_t len = 1;
+	uint64_t t = u;
+	char *p;
 
+	while (t >= 10000) {
+		t /= 10000;
+		len += 4;
+	}
+	len += (t >= 10) + (t >= 100) + (t >= 1000);
+	p = out + len;
 	while (u >= 100) {
 		unsigned d = (unsigned)(u % 100);
 
 		u /= 100;
-		tmp[--i] = pairs[2 * d + 1];
-		tmp[--i] = pairs[2 * d];
+		p -= 2;
+		memcpy(p, pairs + 2 * d, 2);
 	}
-	if (u >= 10) {
-		tmp[--i] = pairs[2 * u + 1];
-		tmp[--i] = pairs[2 * u];
-	} else {
-		tmp[--i] = (char)('0' + u);
-	}
-	memcpy(out, tmp + i, (size_t)(20 - i));
-	return (size_t)(20 - i);
+	if (u >= 10)
+		memcpy(p - 2, pairs + 2 * u, 2);
+	else
+		p[-1] = (char)('0' + u);
+	return len;
 }
 
 size_t cdc_fmt_i64(char out[21], int64_t v)
@@ -236,14 +268,12 @@ size_t cdc_fmt_i64(char out[21], int64_t v)
 
 void cdc_buf_u64(cdc_buf *b, uint64_t u)
 {
-	char tmp[20];
-
-	cdc_buf_put(b, tmp, cdc_fmt_u64(tmp, u));
+	if (cdc_buf_reserve(b, 20) == 0)
+		b->len += cdc_fmt_u64(b->p + b->len, u);
 }
 
 void cdc_buf_i64(cdc_buf *b, int64_t v)
 {
-	char tmp[21];
-
-	cdc_buf_put(b, tmp, cdc_fmt_i64(tmp, v));
+	if (cdc_buf_reserve(b, 21) == 0)
+		b->len += cdc_fmt_i64(b->p + b->len, v);
 }

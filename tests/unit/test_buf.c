@@ -73,7 +73,7 @@ static void test_json_str(void **state)
 	(void)state;
 	check("", 0, "", 0);
 	for (i = 0; i < NTOK; i++)
-		for (pad = 0; pad < 18; pad++) {
+		for (pad = 0; pad < 40; pad++) { /* past two 16-byte blocks */
 			memset(in, 'x', pad);
 			memset(want, 'x', pad);
 			n = pad + strlen(tokens[i].in);
@@ -81,10 +81,11 @@ static void test_json_str(void **state)
 			memcpy(in + pad, tokens[i].in, strlen(tokens[i].in));
 			memcpy(want + pad, tokens[i].out, strlen(tokens[i].out));
 			/* followed by plain bytes too */
-			memset(in + n, 'y', 9);
-			memset(want + m, 'y', 9);
+			memset(in + n, 'y', 20);
+			memset(want + m, 'y', 20);
 			check(in, n, want, m);
 			check(in, n + 9, want, m + 9);
+			check(in, n + 20, want, m + 20);
 		}
 	for (k = 0; k < 20000; k++) {
 		size_t ntok = next(24);
@@ -122,6 +123,29 @@ static void test_integers(void **state)
 		cdc_buf_u64(&b, (uint64_t)v[i]);
 		snprintf(want, sizeof(want), "%" PRIu64, (uint64_t)v[i]);
 		assert_string_equal(cdc_buf_cstr(&b), want);
+		cdc_buf_free(&b);
+	}
+	/* every digit count, at its edges */
+	for (i = 0; i < 20; i++) {
+		uint64_t p = 1, d;
+		size_t k;
+
+		for (k = 0; k < i; k++)
+			p *= 10;
+		for (d = p - 1; d <= p + 1; d++) {
+			cdc_buf b = CDC_BUF_INIT;
+
+			cdc_buf_u64(&b, d);
+			snprintf(want, sizeof(want), "%" PRIu64, d);
+			assert_string_equal(cdc_buf_cstr(&b), want);
+			cdc_buf_free(&b);
+		}
+	}
+	{
+		cdc_buf b = CDC_BUF_INIT;
+
+		cdc_buf_u64(&b, UINT64_MAX);
+		assert_string_equal(cdc_buf_cstr(&b), "18446744073709551615");
 		cdc_buf_free(&b);
 	}
 }
