@@ -28,9 +28,9 @@ if [ ! -f "$dir/lib/.complete" ]; then
   </dependencies>
 </project>
 POM
-	(cd "$dir" && mvn -B -q -Dstyle.color=never dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime) ||
+	(cd "$dir" && mvn -B -q -Dstyle.color=never dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime >&2) ||
 		die "maven could not fetch cassandra-all $v and its dependencies"
-	(cd "$dir" && mvn -B -q -Dstyle.color=never dependency:copy -Dartifact="org.apache.cassandra:cassandra-all:$v:jar:sources" -DoutputDirectory=src) ||
+	(cd "$dir" && mvn -B -q -Dstyle.color=never dependency:copy -Dartifact="org.apache.cassandra:cassandra-all:$v:jar:sources" -DoutputDirectory=src >&2) ||
 		log "warning: no sources jar for $v"
 	touch "$dir/lib/.complete"
 fi

@@ -40,5 +40,5 @@ if [ ! -x "$PYVENV/bin/python" ] || ! "$PYVENV/bin/python" -c 'import cassandra,
 	"$PYVENV/bin/pip" install -q cassandra-driver confluent-kafka ||
 		die "pip install cassandra-driver confluent-kafka failed"
 fi
-for v in 5.0 4.1 4.0; do "$SCRIPTS_DIR/cassandra-install.sh" "$v" >/dev/null; done
+for v in 5.0 4.1 4.0 3.11; do "$SCRIPTS_DIR/cassandra-install.sh" "$v" >/dev/null; done
 "$SCRIPTS_DIR/kafka-install.sh" >/dev/null

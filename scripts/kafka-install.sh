@@ -18,7 +18,7 @@ if [ ! -f "$dir/lib/.complete" ]; then
   </dependencies>
 </project>
 POM
-	(cd "$dir" && mvn -B -q -Dstyle.color=never dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime) ||
+	(cd "$dir" && mvn -B -q -Dstyle.color=never dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime >&2) ||
 		die "maven could not fetch kafka_$KAFKA_SCALA $KAFKA_VERSION"
 	touch "$dir/lib/.complete"
 fi
