@@ -14,12 +14,12 @@ CC        ?= cc
 CLANG     ?= clang
 FUZZ_SECONDS ?= 60
 
-PKGS      := rdkafka liblz4 zlib libdeflate libcjson libzstd
+PKGS      := rdkafka liblz4 zlib libdeflate libcjson libzstd libxxhash
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CSTD      := -std=c11 -D_GNU_SOURCE
 INC       := -Iinclude
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -llz4 -lz -ldeflate -lcjson -lzstd)
+PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -llz4 -lz -ldeflate -lcjson -lzstd -lxxhash)
 LIBS      := $(PKG_LIBS) -lsnappy -lm -lpthread
 
 CFLAGS    ?= -O2 -g

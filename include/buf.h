@@ -32,12 +32,46 @@ static inline int cdc_buf_reserve(cdc_buf *b, size_t n)
 	return cdc_buf_grow(b, n);
 }
 
+/* memcpy, with the short copies of the hot path (names, numbers, short
+ * strings) done inline as two overlapping moves; reads and writes only
+ * src[0..n) and dst[0..n). */
+static inline void cdc_copy(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = (unsigned char *)dst;
+	const unsigned char *s = (const unsigned char *)src;
+
+	if (n >= 8 && n <= 16) {
+		uint64_t a, z;
+
+		memcpy(&a, s, 8);
+		memcpy(&z, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &z, 8);
+	} else if (n >= 4 && n < 8) {
+		uint32_t a, z;
+
+		memcpy(&a, s, 4);
+		memcpy(&z, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &z, 4);
+	} else if (n > 0 && n < 4) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	} else if (n > 16) {
+		memcpy(d, s, n);
+	}
+}
+
 /* Appends n bytes (inline: most appends are a few bytes of a literal). */
 static inline void cdc_buf_put(cdc_buf *b, const void *p, size_t n)
 {
 	if (cdc_buf_reserve(b, n) != 0)
 		return;
-	memcpy(b->p + b->len, p, n);
+	if (__builtin_constant_p(n))
+		memcpy(b->p + b->len, p, n);
+	else
+		cdc_copy(b->p + b->len, p, n);
 	b->len += n;
 }
 
@@ -47,6 +81,14 @@ void cdc_buf_printf(cdc_buf *b, const char *fmt, ...) __attribute__((format(prin
 /* Appends n bytes of UTF-8 as a quoted JSON string: ", \ and control
  * characters escaped; invalid UTF-8 bytes become U+FFFD. */
 void cdc_buf_json_str(cdc_buf *b, const char *s, size_t n);
+
+/* The same escaping without the surrounding quotes: text going inside a
+ * JSON string that is being written piece by piece. */
+void cdc_buf_json_body(cdc_buf *b, const char *s, size_t n);
+
+/* The body of a CQL string literal ('' for each ') escaped for a JSON
+ * string, in one pass: CQL text written straight into a JSON string. */
+void cdc_buf_json_cql_text(cdc_buf *b, const char *s, size_t n);
 
 /* Appends bytes as lowercase hex, without prefix. */
 void cdc_buf_hex(cdc_buf *b, const uint8_t *p, size_t n);

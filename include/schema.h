@@ -49,6 +49,8 @@ typedef enum {
 typedef struct cdc_column {
 	char *name;
 	char *cql_name;        /* name as a CQL identifier, quoted if it must be */
+	char *cql_js;          /* cql_name escaped for the inside of a JSON string */
+	size_t cql_js_len;
 	char *json_name;       /* name as a quoted JSON string */
 	size_t json_name_len;
 	cdc_column_kind kind;
@@ -64,6 +66,8 @@ typedef struct cdc_table {
 	char *keyspace;
 	char *name;
 	char *cql_name;        /* keyspace.table as CQL identifiers */
+	char *cql_js;          /* cql_name escaped for the inside of a JSON string */
+	size_t cql_js_len;
 	char *json_head;       /* ,"keyspace":"ks","table":"t" as JSON */
 	size_t json_head_len;
 	uint8_t id[16];

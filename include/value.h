@@ -13,7 +13,11 @@
 #include "buf.h"
 #include "schema.h"
 
-typedef enum { CDC_RENDER_JSON, CDC_RENDER_CQL } cdc_render;
+typedef enum {
+	CDC_RENDER_JSON,      /* a JSON value */
+	CDC_RENDER_CQL,       /* a CQL literal */
+	CDC_RENDER_CQL_JSON,  /* a CQL literal escaped for the inside of a JSON string */
+} cdc_render;
 
 /* Appends the value v[0..n) of type t. A zero-length value of a type that is
  * not a string or blob renders as JSON null / CQL `null`. */

@@ -7,7 +7,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-build_pkgs="build-essential pkg-config librdkafka-dev liblz4-dev zlib1g-dev libdeflate-dev libcjson-dev libsnappy-dev libzstd-dev libcmocka-dev"
+build_pkgs="build-essential pkg-config librdkafka-dev liblz4-dev zlib1g-dev libdeflate-dev libcjson-dev libsnappy-dev libzstd-dev libxxhash-dev libcmocka-dev"
 test_pkgs="clang libclang-rt-14-dev kcat valgrind python3-venv maven unzip curl"
 
 mode=all
@@ -33,12 +33,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 [ $mode = build ] && exit 0
 
-if [ ! -x "$PYVENV/bin/python" ] || ! "$PYVENV/bin/python" -c 'import cassandra, confluent_kafka' 2>/dev/null; then
-	log "creating the Python venv in $PYVENV (cassandra-driver, confluent-kafka)"
+if [ ! -x "$PYVENV/bin/python" ] || ! "$PYVENV/bin/python" -c 'import cassandra, confluent_kafka, xxhash' 2>/dev/null; then
+	log "creating the Python venv in $PYVENV (cassandra-driver, confluent-kafka, xxhash)"
 	mkdir -p "$CDCTAIL_CACHE"
 	python3 -m venv "$PYVENV" || die "python3 -m venv failed"
-	"$PYVENV/bin/pip" install -q cassandra-driver confluent-kafka ||
-		die "pip install cassandra-driver confluent-kafka failed"
+	"$PYVENV/bin/pip" install -q cassandra-driver confluent-kafka xxhash ||
+		die "pip install cassandra-driver confluent-kafka xxhash failed"
 fi
 for v in 5.0 4.1 4.0 3.11; do "$SCRIPTS_DIR/cassandra-install.sh" "$v" >/dev/null; done
 "$SCRIPTS_DIR/kafka-install.sh" >/dev/null

@@ -120,18 +120,30 @@ static inline int block_special(uint64_t w)
 	return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs) | w) & high ? 1 : 0;
 }
 
-/* The index of the first byte from i on that json_special marks, looking
- * 16 bytes at a time; stops at the last whole block (n - i < 16 left). The
- * signed compare with 0x20 catches controls and bytes >= 0x80 at once. */
-static inline size_t plain_run(const unsigned char *s, size_t i, size_t n)
+/* Whether one of the 8 bytes of w is c (the same word test). */
+static inline int has_byte(uint64_t w, unsigned char c)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t x = w ^ (ones * c);
+
+	return ((x - ones) & ~x & high) ? 1 : 0;
+}
+
+/* The index of the first byte from i on that json_special marks (and, with
+ * squote, the first '), looking 16 bytes at a time; stops at the last whole
+ * block (n - i < 16 left). The signed compare with 0x20 catches controls and
+ * bytes >= 0x80 at once. */
+static inline size_t plain_run(const unsigned char *s, size_t i, size_t n, int squote)
 {
 #ifdef __SSE2__
 	const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
+	const __m128i sq = _mm_set1_epi8(squote ? '\'' : '"');
 
 	while (i + 16 <= n) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		int mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
-							  _mm_cmplt_epi8(v, sp)));
+		__m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
+					   _mm_or_si128(_mm_cmplt_epi8(v, sp), _mm_cmpeq_epi8(v, sq)));
+		int mask = _mm_movemask_epi8(hit);
 
 		if (mask)
 			return i + (size_t)__builtin_ctz((unsigned)mask);
@@ -140,33 +152,87 @@ static inline size_t plain_run(const unsigned char *s, size_t i, size_t n)
 #else
 	(void)s;
 	(void)n;
+	(void)squote;
 #endif
 	return i;
 }
 
-void cdc_buf_json_str(cdc_buf *b, const char *str, size_t n)
+static inline uint64_t load8(const unsigned char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
+static inline uint64_t load4(const unsigned char *p)
+{
+	uint32_t w;
+
+	memcpy(&w, p, 4);
+	return w;
+}
+
+/* Whether s[0..n) holds any byte that needs escaping (json_special, or '
+ * with squote), read in whole words that overlap at the end instead of
+ * byte by byte: the common short string costs a few instructions, and
+ * nothing is read outside s[0..n). */
+static inline int any_special(const unsigned char *s, size_t n, int squote)
+{
+	uint64_t w1, w2;
+
+	if (n >= 16) {
+		size_t i = plain_run(s, 0, n, squote);
+
+		if (i < n - n % 16)
+			return 1;
+		w1 = load8(s + n - 16);
+		w2 = load8(s + n - 8);
+	} else if (n >= 8) {
+		w1 = load8(s);
+		w2 = load8(s + n - 8);
+	} else if (n >= 4) {
+		w1 = w2 = load4(s) | load4(s + n - 4) << 32;
+	} else if (n > 0) { /* the missing bytes as 'a', which needs nothing */
+		w1 = w2 = 0x6161616161000000ull | (uint64_t)s[0] | (uint64_t)s[n / 2] << 8 | (uint64_t)s[n - 1] << 16;
+	} else {
+		return 0;
+	}
+	if (block_special(w1) || block_special(w2))
+		return 1;
+	return squote && (has_byte(w1, '\'') || has_byte(w2, '\''));
+}
+
+/* The JSON string body of s[0..n): the escaping of cdc_buf_json_str without
+ * the quotes; with squote every ' is doubled first (a CQL string literal's
+ * body). Inline with a constant squote, so each caller gets its own loop. */
+static inline __attribute__((always_inline)) void json_body(cdc_buf *b, const unsigned char *s, size_t n,
+								int squote)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run, k;
 
 	if (cdc_buf_reserve(b, n + 2) != 0)
 		return;
-	b->p[b->len++] = '"';
+	if (!any_special(s, n, squote)) {
+		cdc_copy(b->p + b->len, s, n);
+		b->len += n;
+		return;
+	}
 	while (i < n) {
 		unsigned char c;
 
 		run = i;
-		i = plain_run(s, i, n);
+		i = plain_run(s, i, n, squote);
 		while (i + 8 <= n) {
 			uint64_t w;
 
 			memcpy(&w, s + i, 8);
-			if (block_special(w))
+			if (block_special(w) || (squote && has_byte(w, '\'')))
 				break;
 			i += 8;
 		}
-		while (i < n && !json_special[s[i]])
+		while (i < n && !json_special[s[i]] && !(squote && s[i] == '\''))
 			i++;
 		if (i > run) {
 			if (cdc_buf_reserve(b, i - run + 1) != 0)
@@ -189,6 +255,7 @@ void cdc_buf_json_str(cdc_buf *b, const char *str, size_t n)
 			continue;
 		}
 		switch (c) {
+		case '\'': cdc_buf_put(b, "''", 2); break;
 		case '"': cdc_buf_put(b, "\\\"", 2); break;
 		case '\\': cdc_buf_put(b, "\\\\", 2); break;
 		case '\n': cdc_buf_put(b, "\\n", 2); break;
@@ -203,7 +270,23 @@ void cdc_buf_json_str(cdc_buf *b, const char *str, size_t n)
 		}
 		i++;
 	}
+}
+
+void cdc_buf_json_str(cdc_buf *b, const char *str, size_t n)
+{
 	cdc_buf_putc(b, '"');
+	json_body(b, (const unsigned char *)str, n, 0);
+	cdc_buf_putc(b, '"');
+}
+
+void cdc_buf_json_body(cdc_buf *b, const char *str, size_t n)
+{
+	json_body(b, (const unsigned char *)str, n, 0);
+}
+
+void cdc_buf_json_cql_text(cdc_buf *b, const char *str, size_t n)
+{
+	json_body(b, (const unsigned char *)str, n, 1);
 }
 
 void cdc_buf_hex(cdc_buf *b, const uint8_t *p, size_t n)
@@ -227,53 +310,83 @@ const char *cdc_buf_cstr(cdc_buf *b)
 	return b->p;
 }
 
-size_t cdc_fmt_u64(char out[20], uint64_t u)
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* Decimal digits of u (1..20), from its bit length: floor(log10(2^bits))
+ * by 1233/4096, corrected by one comparison. */
+static inline size_t ndigits(uint64_t u)
 {
-	static const char pairs[201] =
-		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-		"8081828384858687888990919293949596979899";
-	size_t len = 1;
-	uint64_t t = u;
+	static const uint64_t pow10[20] = {
+		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+		1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+		100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+		1000000000000000000ull, 10000000000000000000ull,
+	};
+	unsigned t = ((unsigned)(64 - __builtin_clzll(u | 1)) * 1233) >> 12;
+
+	return t + 1 - (u < pow10[t]);
+}
+
+static inline size_t fmt_u64(char *out, uint64_t u)
+{
+	size_t len;
 	char *p;
 
-	while (t >= 10000) {
-		t /= 10000;
-		len += 4;
+	if (u < 10) {
+		out[0] = (char)('0' + u);
+		return 1;
 	}
-	len += (t >= 10) + (t >= 100) + (t >= 1000);
+	if (u < 100) {
+		memcpy(out, digit_pairs + 2 * u, 2);
+		return 2;
+	}
+	len = ndigits(u);
 	p = out + len;
 	while (u >= 100) {
 		unsigned d = (unsigned)(u % 100);
 
 		u /= 100;
 		p -= 2;
-		memcpy(p, pairs + 2 * d, 2);
+		memcpy(p, digit_pairs + 2 * d, 2);
 	}
 	if (u >= 10)
-		memcpy(p - 2, pairs + 2 * u, 2);
+		memcpy(p - 2, digit_pairs + 2 * u, 2);
 	else
 		p[-1] = (char)('0' + u);
 	return len;
+}
+
+size_t cdc_fmt_u64(char out[20], uint64_t u)
+{
+	return fmt_u64(out, u);
 }
 
 size_t cdc_fmt_i64(char out[21], int64_t v)
 {
 	if (v < 0) {
 		out[0] = '-';
-		return 1 + cdc_fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
+		return 1 + fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
 	}
-	return cdc_fmt_u64(out, (uint64_t)v);
+	return fmt_u64(out, (uint64_t)v);
 }
 
 void cdc_buf_u64(cdc_buf *b, uint64_t u)
 {
 	if (cdc_buf_reserve(b, 20) == 0)
-		b->len += cdc_fmt_u64(b->p + b->len, u);
+		b->len += fmt_u64(b->p + b->len, u);
 }
 
 void cdc_buf_i64(cdc_buf *b, int64_t v)
 {
-	if (cdc_buf_reserve(b, 21) == 0)
-		b->len += cdc_fmt_i64(b->p + b->len, v);
+	if (cdc_buf_reserve(b, 21) != 0)
+		return;
+	if (v < 0) {
+		b->p[b->len++] = '-';
+		b->len += fmt_u64(b->p + b->len, (uint64_t)0 - (uint64_t)v);
+	} else {
+		b->len += fmt_u64(b->p + b->len, (uint64_t)v);
+	}
 }

@@ -6,11 +6,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 struct cdc_eventer {
 	cdc_buf json;   /* the event being written */
-	cdc_buf cql;    /* its CQL */
-	cdc_buf where;  /* WHERE clause of the current row */
+	cdc_buf cql;    /* its CQL, escaped for the JSON string it goes in */
+	cdc_buf where;  /* WHERE clause of the current row (escaped too) */
 	cdc_buf tmp;
 	char *errstr;
 	size_t errlen;
@@ -117,9 +118,15 @@ static void val(cdc_eventer *ev, cdc_buf *out, cdc_render how, const cdc_type *t
 	}
 }
 
+/* keyspace.table and a column's name in the CQL (which is a JSON string). */
 static void table_name(cdc_buf *b, const cdc_table *t)
 {
-	cdc_buf_puts(b, t->cql_name);
+	cdc_buf_put(b, t->cql_js, t->cql_js_len);
+}
+
+static void col_name(cdc_buf *b, const cdc_column *c)
+{
+	cdc_buf_put(b, c->cql_js, c->cql_js_len);
 }
 
 /* WHERE clause for the partition key and the first n clustering values. */
@@ -133,15 +140,15 @@ static void build_where(cdc_eventer *ev, const cdc_mutation *m, const cdc_update
 	for (i = 0; i < u->nkc; i++) {
 		if (i)
 			cdc_buf_lit(&ev->where, " AND ");
-		cdc_buf_puts(&ev->where, t->pk[i]->cql_name);
+		col_name(&ev->where, t->pk[i]);
 		cdc_buf_lit(&ev->where, " = ");
-		val(ev, &ev->where, CDC_RENDER_CQL, t->pk[i]->type, &m->values[u->kc_first + i]);
+		val(ev, &ev->where, CDC_RENDER_CQL_JSON, t->pk[i]->type, &m->values[u->kc_first + i]);
 	}
 	for (i = 0; i < n; i++) {
 		cdc_buf_lit(&ev->where, " AND ");
-		cdc_buf_puts(&ev->where, t->ck[i]->cql_name);
+		col_name(&ev->where, t->ck[i]);
 		cdc_buf_lit(&ev->where, " = ");
-		val(ev, &ev->where, CDC_RENDER_CQL, t->ck[i]->type, &ck[i]);
+		val(ev, &ev->where, CDC_RENDER_CQL_JSON, t->ck[i]->type, &ck[i]);
 	}
 }
 
@@ -176,29 +183,6 @@ static void begin(cdc_eventer *ev, const char *op, const cdc_mutation *m, const 
 	ev->key_len = ev->json.len - ev->key_off;
 }
 
-/* The event id: a 64-bit hash of everything but the source, so the copies
- * of one write on every replica share it. Eight bytes at a time (read
- * little-endian), each mixed by multiply and rotate; the tail byte-wise. */
-static uint64_t event_hash(const char *p, size_t n)
-{
-	const uint64_t k = 0x9e3779b97f4a7c15ULL;
-	uint64_t h = 0xcbf29ce484222325ULL ^ (n * k), w;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, p + i, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-		w = __builtin_bswap64(w);
-#endif
-		h = ((h << 27 | h >> 37) ^ w) * k;
-	}
-	for (; i < n; i++)
-		h = (h ^ (uint8_t)p[i]) * 0x100000001b3ULL;
-	h ^= h >> 31;
-	h *= k;
-	return h ^ (h >> 29);
-}
-
 static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_event_source *src,
 		  cdc_event_fn fn, void *opaque)
 {
@@ -208,13 +192,19 @@ static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_ev
 	cdc_buf_lit(j, ",\"ts\":");
 	put_num(ev, j, ts);
 	cdc_buf_lit(j, ",\"cql\":");
-	if (ev->cql.len)
-		cdc_buf_json_str(j, ev->cql.p, ev->cql.len);
-	else
+	if (ev->cql.len) { /* written JSON-escaped already */
+		cdc_buf_putc(j, '"');
+		cdc_buf_put(j, ev->cql.p, ev->cql.len);
+		cdc_buf_putc(j, '"');
+	} else {
 		cdc_buf_lit(j, "null");
+	}
 	{
 		static const char hex[] = "0123456789abcdef";
-		uint64_t h = event_hash(j->p, j->len);
+		/* the id: XXH3-64 of the event text so far (everything but the id and
+		 * the source), so every replica's copy of one write shares it and a
+		 * consumer in any language can recompute it */
+		uint64_t h = XXH3_64bits(j->p, j->len);
 		char id[26] = ",\"id\":\"";
 		int b;
 
@@ -369,56 +359,57 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 {
 	const cdc_type *t = c->col->type;
-	const char *name = c->col->cql_name;
 
 	if (!c->col->complex) {
-		cdc_buf_puts(b, name);
+		col_name(b, c->col);
 		if (!c->deleted) {
 			cdc_buf_lit(b, " = ");
-			val(ev, b, CDC_RENDER_CQL, t, &c->value);
+			val(ev, b, CDC_RENDER_CQL_JSON, t, &c->value);
 		}
 		return;
 	}
 	switch (t->kind) {
 	case CDC_T_MAP:
-		cdc_buf_puts(b, name);
+		col_name(b, c->col);
 		cdc_buf_putc(b, '[');
-		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->path);
+		val(ev, b, CDC_RENDER_CQL_JSON, t->sub[0], &c->path);
 		cdc_buf_putc(b, ']');
 		if (!c->deleted) {
 			cdc_buf_lit(b, " = ");
-			val(ev, b, CDC_RENDER_CQL, t->sub[1], &c->value);
+			val(ev, b, CDC_RENDER_CQL_JSON, t->sub[1], &c->value);
 		}
 		break;
 	case CDC_T_SET:
-		cdc_buf_puts(b, name);
+		col_name(b, c->col);
 		cdc_buf_lit(b, " = ");
-		cdc_buf_puts(b, name);
+		col_name(b, c->col);
 		cdc_buf_puts(b, c->deleted ? " - {" : " + {");
-		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->path);
+		val(ev, b, CDC_RENDER_CQL_JSON, t->sub[0], &c->path);
 		cdc_buf_putc(b, '}');
 		break;
 	case CDC_T_LIST:
 		/* a list element's identity (its timeuuid) cannot be written in CQL:
 		 * appends are replayed as appends, removals by value are not possible */
-		cdc_buf_puts(b, name);
+		col_name(b, c->col);
 		cdc_buf_lit(b, " = ");
-		cdc_buf_puts(b, name);
+		col_name(b, c->col);
 		cdc_buf_lit(b, " + [");
-		val(ev, b, CDC_RENDER_CQL, t->sub[0], &c->value);
+		val(ev, b, CDC_RENDER_CQL_JSON, t->sub[0], &c->value);
 		cdc_buf_putc(b, ']');
 		break;
 	case CDC_T_UDT: {
 		int f = c->path.len == 2 ? (c->path.p[0] << 8 | c->path.p[1]) : 0;
 
-		cdc_buf_puts(b, name);
+		col_name(b, c->col);
 		cdc_buf_putc(b, '.');
-		cdc_cql_ident(b, f < t->nsub ? t->field_names[f] : "?");
+		cdc_buf_reset(&ev->tmp);
+		cdc_cql_ident(&ev->tmp, f < t->nsub ? t->field_names[f] : "?");
+		cdc_buf_json_body(b, ev->tmp.p ? ev->tmp.p : "", ev->tmp.len);
 		cdc_buf_lit(b, " = ");
 		if (c->deleted)
 			cdc_buf_lit(b, "null");
 		else
-			val(ev, b, CDC_RENDER_CQL, f < t->nsub ? t->sub[f] : t, &c->value);
+			val(ev, b, CDC_RENDER_CQL_JSON, f < t->nsub ? t->sub[f] : t, &c->value);
 		break;
 	}
 	default:
@@ -459,25 +450,25 @@ static void cql_insert(cdc_eventer *ev, const cdc_mutation *m, const cdc_update 
 	for (i = 0; i < (uint32_t)t->npk; i++) {
 		if (i)
 			cdc_buf_lit(q, ", ");
-		cdc_buf_puts(q, t->pk[i]->cql_name);
+		col_name(q, t->pk[i]);
 	}
 	for (i = 0; i < r->nck; i++) {
 		cdc_buf_lit(q, ", ");
-		cdc_buf_puts(q, t->ck[i]->cql_name);
+		col_name(q, t->ck[i]);
 	}
 	for (i = 0; i < ncells; i++) {
 		cdc_buf_lit(q, ", ");
-		cdc_buf_puts(q, m->cells[r->cell_first + i].col->cql_name);
+		col_name(q, m->cells[r->cell_first + i].col);
 	}
 	cdc_buf_lit(q, ") VALUES (");
 	for (i = 0; i < (uint32_t)t->npk; i++) {
 		if (i)
 			cdc_buf_lit(q, ", ");
-		val(ev, q, CDC_RENDER_CQL, t->pk[i]->type, &m->values[u->kc_first + i]);
+		val(ev, q, CDC_RENDER_CQL_JSON, t->pk[i]->type, &m->values[u->kc_first + i]);
 	}
 	for (i = 0; i < r->nck; i++) {
 		cdc_buf_lit(q, ", ");
-		val(ev, q, CDC_RENDER_CQL, t->ck[i]->type, &m->values[r->ck_first + i]);
+		val(ev, q, CDC_RENDER_CQL_JSON, t->ck[i]->type, &m->values[r->ck_first + i]);
 	}
 	for (i = 0; i < ncells; i++) {
 		const cdc_cell *c = &m->cells[r->cell_first + i];
@@ -486,7 +477,7 @@ static void cql_insert(cdc_eventer *ev, const cdc_mutation *m, const cdc_update 
 		if (c->deleted)
 			cdc_buf_lit(q, "null");
 		else
-			val(ev, q, CDC_RENDER_CQL, c->col->type, &c->value);
+			val(ev, q, CDC_RENDER_CQL_JSON, c->col->type, &c->value);
 	}
 	cdc_buf_lit(q, ") USING TIMESTAMP ");
 	put_num(ev, q, r->lts);
@@ -509,7 +500,6 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 	int64_t done_ts[64];
 	int ndone = 0;
 
-	build_where(ev, m, u, m->values + r->ck_first, r->is_static ? 0 : r->nck);
 	/* A counter cell holds this node's running shard total, not the delta
 	 * the client sent, and counters take no USING TIMESTAMP: no CQL can
 	 * replay it idempotently, so the event carries the value and no cql. */
@@ -527,6 +517,7 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 		return;
 	}
 	/* general form */
+	build_where(ev, m, u, m->values + r->ck_first, r->is_static ? 0 : r->nck);
 	cdc_buf_lit(q, "BEGIN UNLOGGED BATCH ");
 	if (r->lts != CDC_TS_NONE) {
 		stmt_sep(ev, &nst);
@@ -537,7 +528,7 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 
 		stmt_sep(ev, &nst);
 		cdc_buf_lit(q, "DELETE ");
-		cdc_buf_puts(q, cd->col->cql_name);
+		col_name(q, cd->col);
 		cdc_buf_lit(q, " FROM ");
 		table_name(q, t);
 		using_ts_where(ev, q, cd->del.ts);
@@ -710,7 +701,7 @@ static void cql_slice(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *
 		for (k = common; k < b->nv; k++) {
 			if (k > common)
 				cdc_buf_lit(q, ", ");
-			cdc_buf_puts(q, t->ck[k]->cql_name);
+			col_name(q, t->ck[k]);
 		}
 		if (extra > 1)
 			cdc_buf_putc(q, ')');
@@ -720,7 +711,7 @@ static void cql_slice(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *
 		for (k = common; k < b->nv; k++) {
 			if (k > common)
 				cdc_buf_lit(q, ", ");
-			val(ev, q, CDC_RENDER_CQL, t->ck[k]->type, &bv[k]);
+			val(ev, q, CDC_RENDER_CQL_JSON, t->ck[k]->type, &bv[k]);
 		}
 		if (extra > 1)
 			cdc_buf_putc(q, ')');

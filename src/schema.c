@@ -27,13 +27,10 @@ struct cdc_schema {
 /* Mixes a table id into a slot number. */
 static size_t id_hash(const uint8_t id[16])
 {
-	uint64_t a = 0, b = 0;
-	int i;
+	uint64_t a, b;
 
-	for (i = 0; i < 8; i++) {
-		a = a << 8 | id[i];
-		b = b << 8 | id[8 + i];
-	}
+	memcpy(&a, id, 8); /* native order: the index lives in memory only */
+	memcpy(&b, id + 8, 8);
 	a ^= b * 0x9e3779b97f4a7c15ULL;
 	a ^= a >> 31;
 	a *= 0xbf58476d1ce4e5b9ULL;
@@ -160,6 +157,23 @@ static char *cql_ident_dup(const char *a, const char *b)
 	return r;
 }
 
+/* A malloc'd copy of a CQL identifier escaped for the inside of a JSON
+ * string (the CQL of an event is a JSON string), or NULL. */
+static char *js_dup(const char *cql, size_t *len)
+{
+	cdc_buf q = { 0 };
+	char *r;
+
+	*len = 0;
+	if (!cql)
+		return NULL;
+	cdc_buf_json_body(&q, cql, strlen(cql));
+	r = !q.oom ? strndup(q.p ? q.p : "", q.len) : NULL;
+	*len = r ? q.len : 0;
+	cdc_buf_free(&q);
+	return r;
+}
+
 /* Returns a malloc'd quoted JSON string of a (and of b after a comma and
  * the given key when b is set); NULL when out of memory. */
 static char *json_dup(const char *a, const char *key, const char *b, size_t *len)
@@ -212,6 +226,7 @@ void cdc_schema_destroy(cdc_schema *s)
 		free(t->keyspace);
 		free(t->name);
 		free(t->cql_name);
+		free(t->cql_js);
 		free(t->json_head);
 		free(t->pk);
 		free(t->ck);
@@ -222,6 +237,7 @@ void cdc_schema_destroy(cdc_schema *s)
 	for (i = 0; i < s->ncols; i++) {
 		free(s->cols[i]->name);
 		free(s->cols[i]->cql_name);
+		free(s->cols[i]->cql_js);
 		free(s->cols[i]->json_name);
 		free(s->cols[i]);
 	}
@@ -604,13 +620,14 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 	t->keyspace = strdup(ks);
 	t->name = strdup(name);
 	t->cql_name = cql_ident_dup(ks, name);
+	t->cql_js = js_dup(t->cql_name, &t->cql_js_len);
 	t->json_head = json_dup(ks, ",\"table\":", name, &t->json_head_len);
 	t->cdc = cJSON_IsTrue(cdc);
 	t->pk = calloc((size_t)n + 1, sizeof(*t->pk));
 	t->ck = calloc((size_t)n + 1, sizeof(*t->ck));
 	t->cols = calloc((size_t)n + 1, sizeof(*t->cols));
 	t->dropped = calloc((size_t)nd + 1, sizeof(*t->dropped));
-	if (!t->keyspace || !t->name || !t->cql_name || !t->json_head || !t->pk || !t->ck || !t->cols || !t->dropped)
+	if (!t->keyspace || !t->name || !t->cql_name || !t->cql_js || !t->json_head || !t->pk || !t->ck || !t->cols || !t->dropped)
 		return cdc_error(errstr, errlen, "%s: out of memory", src);
 	if (parse_uuid(id, t->id) != 0)
 		return cdc_error(errstr, errlen, "%s: table %s.%s: bad id '%s'", src, ks, name, id);
@@ -626,8 +643,9 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 			return cdc_error(errstr, errlen, "%s: table %s.%s: a column needs name, kind and type", src, ks, name);
 		c->name = strdup(cn);
 		c->cql_name = cql_ident_dup(cn, NULL);
+		c->cql_js = js_dup(c->cql_name, &c->cql_js_len);
 		c->json_name = json_dup(cn, NULL, NULL, &c->json_name_len);
-		if (!c->name || !c->cql_name || !c->json_name)
+		if (!c->name || !c->cql_name || !c->cql_js || !c->json_name)
 			return cdc_error(errstr, errlen, "%s: out of memory", src);
 		c->position = cJSON_IsNumber(pos) ? pos->valueint : -1;
 		c->desc = order && strcmp(order, "desc") == 0;
@@ -661,8 +679,9 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 				return cdc_error(errstr, errlen, "%s: table %s.%s: bad dropped column", src, ks, name);
 			c->name = strdup(cn);
 			c->cql_name = cql_ident_dup(cn, NULL);
+			c->cql_js = js_dup(c->cql_name, &c->cql_js_len);
 			c->json_name = json_dup(cn, NULL, NULL, &c->json_name_len);
-			if (!c->name || !c->cql_name || !c->json_name)
+			if (!c->name || !c->cql_name || !c->cql_js || !c->json_name)
 				return cdc_error(errstr, errlen, "%s: out of memory", src);
 			c->kind = CDC_COL_REGULAR;
 			c->position = -1;

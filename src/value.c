@@ -14,7 +14,8 @@
 
 typedef struct vctx {
 	cdc_buf *out;
-	cdc_render how;
+	cdc_render how;       /* JSON or CQL */
+	int esc;              /* CQL text escaped for a JSON string */
 	char *errstr;
 	size_t errlen;
 	const uint8_t *base;  /* start of the outermost value, for offsets */
@@ -57,7 +58,7 @@ static void put_i64(cdc_buf *b, int64_t v)
 #define REAL_CACHE 256 /* the hash below gives 8 bits */
 static _Thread_local struct real_entry {
 	uint64_t bits;
-	uint8_t used, is_float, len;
+	uint8_t used, is_float, len, integral; /* integral: CQL needs ".0" */
 	char text[32];
 } real_cache[REAL_CACHE];
 
@@ -97,12 +98,13 @@ static void put_real(vctx *c, double d, int is_float)
 		e->bits = bits;
 		e->is_float = (uint8_t)is_float;
 		e->len = (uint8_t)strlen(tmp);
+		/* CQL reads "1e+10" fine, and JSON too; integral values get ".0" in
+		 * CQL so that they read as a float or double literal */
+		e->integral = !strpbrk(tmp, ".eEn");
 		memcpy(e->text, tmp, (size_t)e->len + 1);
+		memcpy(e->text + e->len, ".0", 3);
 	}
-	cdc_buf_put(c->out, e->text, e->len);
-	/* CQL reads "1e+10" fine, and JSON too; make integral values look real for CQL */
-	if (c->how == CDC_RENDER_CQL && !strpbrk(e->text, ".eEn"))
-		cdc_buf_put(c->out, ".0", 2);
+	cdc_buf_put(c->out, e->text, (size_t)e->len + (c->how == CDC_RENDER_CQL && e->integral ? 2 : 0));
 }
 
 /* Two's complement big-endian integer of any length, in decimal. */
@@ -208,6 +210,11 @@ static void put_text(vctx *c, const uint8_t *v, size_t n)
 		return;
 	}
 	cdc_buf_putc(c->out, '\'');
+	if (c->esc) {
+		cdc_buf_json_cql_text(c->out, (const char *)v, n);
+		cdc_buf_putc(c->out, '\'');
+		return;
+	}
 	while (v < end && (q = memchr(v, '\'', (size_t)(end - v))) != NULL) {
 		cdc_buf_put(c->out, v, (size_t)(q - v) + 1);
 		cdc_buf_putc(c->out, '\'');
@@ -215,6 +222,23 @@ static void put_text(vctx *c, const uint8_t *v, size_t n)
 	}
 	cdc_buf_put(c->out, v, (size_t)(end - v));
 	cdc_buf_putc(c->out, '\'');
+}
+
+/* A UDT field name as a CQL identifier, escaped when the CQL goes into JSON. */
+static void put_ident(vctx *c, const char *name)
+{
+	cdc_buf id = CDC_BUF_INIT;
+
+	if (!c->esc) {
+		cdc_cql_ident(c->out, name);
+		return;
+	}
+	cdc_cql_ident(&id, name);
+	if (id.oom)
+		c->out->oom = 1;
+	else
+		cdc_buf_json_body(c->out, id.p ? id.p : "", id.len);
+	cdc_buf_free(&id);
 }
 
 static int32_t zigzag32(uint64_t u)
@@ -295,7 +319,7 @@ static int render_fields(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 				cdc_buf_json_str(c->out, t->field_names[i], strlen(t->field_names[i]));
 				cdc_buf_putc(c->out, ':');
 			} else {
-				cdc_cql_ident(c->out, t->field_names[i]);
+				put_ident(c, t->field_names[i]);
 				cdc_buf_lit(c->out, ": ");
 			}
 		}
@@ -598,11 +622,77 @@ static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 	return fail(c, t, v, "unknown type");
 }
 
+static uint32_t be32(const uint8_t *v)
+{
+	uint32_t w;
+
+	memcpy(&w, v, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w = __builtin_bswap32(w);
+#endif
+	return w;
+}
+
+static uint64_t be64(const uint8_t *v)
+{
+	uint64_t w;
+
+	memcpy(&w, v, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
 int cdc_value_render(cdc_buf *out, cdc_render how, const cdc_type *t, const uint8_t *v, size_t n,
 		     char *errstr, size_t errlen)
 {
-	vctx c = { out, how, errstr, errlen, v };
+	vctx c = { out, how == CDC_RENDER_JSON ? CDC_RENDER_JSON : CDC_RENDER_CQL, how == CDC_RENDER_CQL_JSON,
+		   errstr, errlen, v };
 	size_t mark = out->len;
+
+	/* the most common well-formed scalars straight away; everything else,
+	 * and every malformed value, through render() */
+	switch (t->kind) {
+	case CDC_T_INT:
+		if (n == 4) {
+			cdc_buf_i64(out, (int32_t)be32(v));
+			return 0;
+		}
+		break;
+	case CDC_T_BIGINT:
+		if (n == 8) {
+			cdc_buf_i64(out, (int64_t)be64(v));
+			return 0;
+		}
+		break;
+	case CDC_T_TEXT:
+	case CDC_T_ASCII:
+		put_text(&c, v, n);
+		return 0;
+	case CDC_T_FLOAT:
+		if (n == 4) {
+			uint32_t u = be32(v);
+			float f;
+
+			memcpy(&f, &u, 4);
+			put_real(&c, f, 1);
+			return 0;
+		}
+		break;
+	case CDC_T_DOUBLE:
+		if (n == 8) {
+			uint64_t u = be64(v);
+			double d;
+
+			memcpy(&d, &u, 8);
+			put_real(&c, d, 0);
+			return 0;
+		}
+		break;
+	default:
+		break;
+	}
 
 	if (render(&c, t, v, n) != 0) {
 		out->len = mark;

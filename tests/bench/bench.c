@@ -3,7 +3,8 @@
  * one core). Modes: container (framing + CRCs), decode (+ mutations),
  * events (+ JSON and CQL of every change, written to memory).
  *
- * usage: bench --schema FILE [--passes N] SEGMENT... */
+ * usage: bench -s SCHEMA.json [-p PASSES] [-l LAYER] SEGMENT...
+ * (-l 0, 1 or 2: only that layer, for callgrind) */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,18 +99,20 @@ int main(int argc, char **argv)
 	const char *schema_path = NULL;
 	char err[CDC_ERRSTR_SIZE];
 	cdc_schema *schema;
-	int passes = 3, c, depth, p;
+	int passes = 3, c, depth, p, only = -1;
 
-	while ((c = getopt(argc, argv, "s:p:")) != -1) {
+	while ((c = getopt(argc, argv, "s:p:l:")) != -1) {
 		if (c == 's')
 			schema_path = optarg;
+		else if (c == 'l')
+			only = atoi(optarg);
 		else if (c == 'p')
 			passes = atoi(optarg);
 		else
 			return 2;
 	}
 	if (!schema_path || optind >= argc) {
-		fputs("usage: bench -s SCHEMA.json [-p PASSES] SEGMENT...\n", stderr);
+		fputs("usage: bench -s SCHEMA.json [-p PASSES] [-l LAYER] SEGMENT...\n", stderr);
 		return 2;
 	}
 	schema = cdc_schema_new();
@@ -120,6 +123,8 @@ int main(int argc, char **argv)
 	for (depth = 0; depth < 3; depth++) {
 		result best = { 0 }, r;
 
+		if (only >= 0 && depth != only)
+			continue;
 		for (p = 0; p < passes; p++) {
 			if (pass(argv + optind, argc - optind, depth, schema, &r) < 0)
 				return 1;

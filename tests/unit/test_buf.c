@@ -84,8 +84,8 @@ static void test_json_str(void **state)
 			memset(in + n, 'y', 20);
 			memset(want + m, 'y', 20);
 			check(in, n, want, m);
-			check(in, n + 9, want, m + 9);
-			check(in, n + 20, want, m + 20);
+			for (k = 1; k <= 20; k++) /* every short length around it */
+				check(in, n + k, want, m + k);
 		}
 	for (k = 0; k < 20000; k++) {
 		size_t ntok = next(24);
@@ -103,6 +103,48 @@ static void test_json_str(void **state)
 	}
 	/* a NUL inside is data, escaped */
 	check("a\0b", 3, "a\\u0000b", 8);
+}
+
+/* The CQL text body in JSON: ' doubled, the JSON escapes of
+ * cdc_buf_json_str, no quotes around; checked with a ' at every position
+ * of strings of every length up to 40, with and without other escapes. */
+static void test_json_cql_text(void **state)
+{
+	char in[64], want[160];
+	size_t n, at, i, m;
+	cdc_buf b = CDC_BUF_INIT;
+
+	(void)state;
+	cdc_buf_json_cql_text(&b, "", 0);
+	assert_int_equal(b.len, 0);
+	for (n = 1; n <= 40; n++)
+		for (at = 0; at < n; at++) {
+			int esc;
+
+			for (esc = 0; esc < 2; esc++) {
+				memset(in, 'q', n);
+				in[at] = '\'';
+				if (esc)
+					in[n - 1 - at] = in[n - 1 - at] == '\'' ? '\'' : '"';
+				for (i = m = 0; i < n; i++) {
+					if (in[i] == '\'')
+						want[m++] = '\'';
+					else if (in[i] == '"')
+						want[m++] = '\\';
+					want[m++] = in[i];
+				}
+				cdc_buf_reset(&b);
+				cdc_buf_json_cql_text(&b, in, n);
+				if (b.len != m || memcmp(b.p, want, m) != 0)
+					fail_msg("cql text of %zu bytes (' at %zu) gave %.*s, wanted %.*s", n, at, (int)b.len,
+						 b.p, (int)m, want);
+			}
+		}
+	cdc_buf_reset(&b);
+	cdc_buf_json_body(&b, "it's \"x\"", 8);
+	assert_int_equal(b.len, 10);
+	assert_memory_equal(b.p, "it's \\\"x\\\"", 10);
+	cdc_buf_free(&b);
 }
 
 static void test_integers(void **state)
@@ -141,6 +183,19 @@ static void test_integers(void **state)
 			cdc_buf_free(&b);
 		}
 	}
+	/* every bit length, at its edges (the digit count comes from it) */
+	for (i = 1; i < 64; i++) {
+		uint64_t d, p = 1ull << i;
+
+		for (d = p - 1; d <= p + 1; d++) {
+			cdc_buf b = CDC_BUF_INIT;
+
+			cdc_buf_u64(&b, d);
+			snprintf(want, sizeof(want), "%" PRIu64, d);
+			assert_string_equal(cdc_buf_cstr(&b), want);
+			cdc_buf_free(&b);
+		}
+	}
 	{
 		cdc_buf b = CDC_BUF_INIT;
 
@@ -154,6 +209,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_str),
+		cmocka_unit_test(test_json_cql_text),
 		cmocka_unit_test(test_integers),
 	};
 
