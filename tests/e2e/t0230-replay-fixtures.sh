@@ -2,8 +2,11 @@
 # `cdctail replay` on every fixture: no fault; every line is a JSON event with
 # the documented fields; every event's ts is the USING TIMESTAMP of a statement
 # of the workload, and every statement on a cdc table (counters aside: they
-# cannot carry a timestamp) produced at least one event with its ts.
+# cannot carry a timestamp) produced at least one event with its ts; every
+# id is the XXH3-64 of the event text before it (computed by the Python
+# xxhash package, not by cdctail).
 . "$(dirname "$0")/lib.sh"
+PY=$(scripts/deps.sh --python)
 
 for case in "$TOP"/fixtures/*/*/; do
 	case=${case%/}; rel=${case#"$TOP"/}
@@ -14,8 +17,8 @@ for case in "$TOP"/fixtures/*/*/; do
 		not_ok "replay $rel: exit $rc"
 		continue
 	fi
-	python3 - "$case" "$TMP/ev" <<'PY'
-import json, sys
+	"$PY" - "$case" "$TMP/ev" <<'PY'
+import json, sys, xxhash
 case, evf = sys.argv[1], sys.argv[2]
 schema = json.load(open(f"{case}/schema.json"))
 cdc = {(t["keyspace"], t["table"]) for t in schema["tables"] if t["cdc"]}
@@ -27,6 +30,9 @@ for s in stmts:
 bad, seen, n = [], set(), 0
 for line in open(evf, encoding="utf-8"):
     e = json.loads(line); n += 1
+    cut = line.find(',"id":"')
+    if cut < 0 or e.get("id") != xxhash.xxh3_64_hexdigest(line[:cut].encode("utf-8")):
+        bad.append(f"id is not XXH3-64 of the text before it: {line[:120]}")
     for f in ("op", "keyspace", "table", "key", "ts", "cql", "id", "source"):
         if f not in e:
             bad.append(f"missing {f}: {line[:120]}")
@@ -42,6 +48,6 @@ for line in open(evf, encoding="utf-8"):
 missing = [s for t, s in want.items() if t not in seen]
 for b in bad[:5] + [f"no event for: {s['cql']}" for s in missing[:5]]:
     print("#", b)
-print(f"{'not ok' if bad or missing else 'ok'} - replay {case.split('fixtures/')[1]}: {n} events, {len(want)} timestamped cdc statements all seen")
+print(f"{'not ok' if bad or missing else 'ok'} - replay {case.split('fixtures/')[1]}: {n} events, {len(want)} timestamped cdc statements all seen, ids are XXH3-64")
 PY
 done
