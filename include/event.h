@@ -17,6 +17,7 @@ typedef struct cdc_event_source {
 	int64_t segment_id;
 	uint64_t entry_offset;   /* logical offset of the entry */
 	int cl_version;          /* commitlog descriptor version */
+	const char *cassandra;   /* Cassandra release ("5.0.9"); NULL leaves it out */
 } cdc_event_source;
 
 /* Receives one event: the update it came from (for topic and key), the

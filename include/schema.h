@@ -96,6 +96,10 @@ int cdc_schema_load_json(cdc_schema *s, const char *json, size_t len, const char
 /* Writes the schema as JSON (the format load_file reads). */
 int cdc_schema_write_json(const cdc_schema *s, FILE *out, char *errstr, size_t errlen);
 
+/* The release of the Cassandra the schema was read from ("5.0.9"), or NULL
+ * when the file does not say. */
+const char *cdc_schema_cassandra_version(const cdc_schema *s);
+
 /* The table with this id, or NULL. */
 const cdc_table *cdc_schema_table(const cdc_schema *s, const uint8_t id[16]);
 

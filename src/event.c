@@ -16,6 +16,7 @@ struct cdc_eventer {
 	char *errstr;
 	size_t errlen;
 	int failed;
+	const char *no_cql;        /* why the current event has no cql, or NULL */
 	cdc_event_format format;
 	size_t key_off, key_len;   /* the key's text within json */
 	int64_t ts;                /* the current event's ts */
@@ -173,6 +174,7 @@ static void begin(cdc_eventer *ev, const char *op, const cdc_mutation *m, const 
 	ev->op = op;
 	cdc_buf_reset(&ev->json);
 	cdc_buf_reset(&ev->cql);
+	ev->no_cql = NULL;
 	cdc_buf_lit(&ev->json, "{\"op\":\"");
 	cdc_buf_puts(&ev->json, op);
 	cdc_buf_putc(&ev->json, '"');
@@ -198,6 +200,10 @@ static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_ev
 		cdc_buf_putc(j, '"');
 	} else {
 		cdc_buf_lit(j, "null");
+		if (ev->no_cql) {
+			cdc_buf_lit(j, ",\"no_cql\":");
+			cdc_buf_json_str(j, ev->no_cql, strlen(ev->no_cql));
+		}
 	}
 	{
 		static const char hex[] = "0123456789abcdef";
@@ -222,6 +228,10 @@ static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_ev
 	if (src->node) {
 		cdc_buf_lit(j, ",\"node\":");
 		cdc_buf_json_str(j, src->node, strlen(src->node));
+	}
+	if (src->cassandra) {
+		cdc_buf_lit(j, ",\"cassandra\":");
+		cdc_buf_json_str(j, src->cassandra, strlen(src->cassandra));
 	}
 	cdc_buf_lit(j, "}}");
 	if (j->oom)
@@ -355,7 +365,8 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 }
 
 /* One CQL assignment or deletion target for a cell: `c = v`, `m[k] = v`,
- * `s = s + {e}`, `u.f = v`, or for tombstones the DELETE target. */
+ * `s = s + {e}`, `u.f = v`, or for tombstones the DELETE target (list
+ * elements are written by cql_row, which joins them into one literal). */
 static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 {
 	const cdc_type *t = c->col->type;
@@ -387,16 +398,6 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 		val(ev, b, CDC_RENDER_CQL_JSON, t->sub[0], &c->path);
 		cdc_buf_putc(b, '}');
 		break;
-	case CDC_T_LIST:
-		/* a list element's identity (its timeuuid) cannot be written in CQL:
-		 * appends are replayed as appends, removals by value are not possible */
-		col_name(b, c->col);
-		cdc_buf_lit(b, " = ");
-		col_name(b, c->col);
-		cdc_buf_lit(b, " + [");
-		val(ev, b, CDC_RENDER_CQL_JSON, t->sub[0], &c->value);
-		cdc_buf_putc(b, ']');
-		break;
 	case CDC_T_UDT: {
 		int f = c->path.len == 2 ? (c->path.p[0] << 8 | c->path.p[1]) : 0;
 
@@ -415,6 +416,41 @@ static void cql_cell(cdc_eventer *ev, cdc_buf *b, const cdc_cell *c)
 	default:
 		break;
 	}
+}
+
+/* A live element of a non-frozen list. */
+static int list_element(const cdc_cell *c)
+{
+	return c->col->complex && c->col->type->kind == CDC_T_LIST && !c->deleted;
+}
+
+/* Whether a list element was prepended: Cassandra (Lists.Prepender) gives
+ * prepended elements time-UUIDs mirrored before 2010-01-01 (its
+ * REFERENCE_TIME), appends get the current time. */
+static int list_prepended(const cdc_cell *c)
+{
+	const uint8_t *p = c->path.p;
+	uint64_t t;
+
+	if (c->path.len != 16 || (p[6] >> 4) != 1)
+		return 0;
+	t = (uint64_t)(p[6] & 0x0f) << 56 | (uint64_t)p[7] << 48 | (uint64_t)p[4] << 40 | (uint64_t)p[5] << 32 |
+	    (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
+	/* 100 ns units since 1582-10-15; 2010-01-01 is 1262304000000 ms after 1970 */
+	return t < 122192928000000000ull + 1262304000000ull * 10000;
+}
+
+/* Ends an open list literal: `]`, and for prepends ` + l`. */
+static void close_list(cdc_buf *q, const cdc_column **open, int prepend)
+{
+	if (!*open)
+		return;
+	cdc_buf_putc(q, ']');
+	if (prepend) {
+		cdc_buf_lit(q, " + ");
+		col_name(q, *open);
+	}
+	*open = NULL;
 }
 
 /* A cell that CQL writes with UPDATE ... SET (set removals, list appends,
@@ -503,9 +539,20 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 	/* A counter cell holds this node's running shard total, not the delta
 	 * the client sent, and counters take no USING TIMESTAMP: no CQL can
 	 * replay it idempotently, so the event carries the value and no cql. */
-	for (i = 0; i < r->ncells; i++)
-		if (m->cells[r->cell_first + i].col->type->kind == CDC_T_COUNTER)
+	for (i = 0; i < r->ncells; i++) {
+		const cdc_cell *c = &m->cells[r->cell_first + i];
+
+		if (c->col->type->kind == CDC_T_COUNTER) {
+			ev->no_cql = "counter";
 			return;
+		}
+		/* A removed list element (DELETE l[i], l = l - [v], l[i] = null) is
+		 * known only by its time-UUID, which CQL cannot name. */
+		if (c->col->complex && c->col->type->kind == CDC_T_LIST && c->deleted) {
+			ev->no_cql = "list element removal";
+			return;
+		}
+	}
 	for (i = 0; i < r->ncells && simple_insert; i++) {
 		const cdc_cell *c = &m->cells[r->cell_first + i];
 
@@ -538,7 +585,8 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 	/* assignments and deletions, one statement per (kind, ts, ttl) group */
 	for (i = 0; i < r->ncells; i++) {
 		const cdc_cell *c = &m->cells[r->cell_first + i];
-		int assign = cell_is_assignment(c), first = 1, d;
+		int assign = cell_is_assignment(c), first = 1, d, lpre = 0;
+		const cdc_column *lopen = NULL; /* the list whose literal is open */
 		int32_t ttl = c->expiring ? c->ttl : 0;
 		uint32_t j;
 
@@ -564,13 +612,39 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 
 			if (cell_is_assignment(o) != assign || o->ts != c->ts || (o->expiring ? o->ttl : 0) != ttl)
 				continue;
+			if (j != i && ndone < 64)
+				done_ts[ndone++] = (int64_t)j;
+			if (list_element(o)) {
+				/* elements in path order: prepends, then appends */
+				int pre = list_prepended(o);
+
+				if (lopen == o->col && lpre == pre) {
+					cdc_buf_lit(q, ", ");
+				} else {
+					close_list(q, &lopen, lpre);
+					if (!first)
+						cdc_buf_lit(q, ", ");
+					col_name(q, o->col);
+					cdc_buf_lit(q, " = ");
+					if (!pre) {
+						col_name(q, o->col);
+						cdc_buf_lit(q, " + ");
+					}
+					cdc_buf_putc(q, '[');
+					lopen = o->col;
+					lpre = pre;
+				}
+				val(ev, q, CDC_RENDER_CQL_JSON, o->col->type->sub[0], &o->value);
+				first = 0;
+				continue;
+			}
+			close_list(q, &lopen, lpre);
 			if (!first)
 				cdc_buf_lit(q, ", ");
 			first = 0;
 			cql_cell(ev, q, o);
-			if (j != i && ndone < 64)
-				done_ts[ndone++] = (int64_t)j;
 		}
+		close_list(q, &lopen, lpre);
 		if (!assign) {
 			cdc_buf_lit(q, " FROM ");
 			table_name(q, t);

@@ -243,7 +243,7 @@ static int replay_one(const cdc_replay_opts *o, const char *path, cdc_decoder *d
 	    cdc_index_read(idxpath, &idx, errstr, sizeof(errstr)) == 0 && !idx.completed)
 		cdc_segment_set_limit(seg, idx.offset);
 	while ((r = cdc_segment_next(seg, &it, errstr, sizeof(errstr))) == 1) {
-		cdc_event_source src = { o->node, d->id, 0, d->version };
+		cdc_event_source src = { o->node, d->id, 0, d->version, cdc_schema_cassandra_version(o->schema) };
 
 		sink->segment_id = d->id;
 		cdc_mutation m;

@@ -499,7 +499,7 @@ static int load_schema(service *sv, char *errstr, size_t errlen)
 static int process_entry(service *sv, seg_state *g, const cdc_entry_info *e)
 {
 	char errstr[CDC_ERRSTR_SIZE], uuid[37];
-	cdc_event_source src = { sv->s.node, g->file.id, e->offset, g->cl_version };
+	cdc_event_source src = { sv->s.node, g->file.id, e->offset, g->cl_version, NULL };
 	cdc_mutation m;
 	int rc;
 
@@ -522,6 +522,7 @@ static int process_entry(service *sv, seg_state *g, const cdc_entry_info *e)
 	}
 	sv->st.n = sv->st.next = 0;
 	cdc_buf_reset(&sv->st.data);
+	src.cassandra = cdc_schema_cassandra_version(sv->schema); /* after any refresh */
 	if (rc == CDC_DECODE_UNKNOWN_TABLE) {
 		sv->m.unknown_entries++;
 	} else if (rc != 0) {

@@ -22,6 +22,7 @@ struct cdc_schema {
 	uint32_t *slots;            /* open addressing: table index + 1 by id, 0 empty */
 	size_t nslots;              /* a power of two, at least 2 x ntables; 0 before any */
 	size_t indexed;             /* tables the slots cover (all of them, or lookups scan) */
+	char *cassandra_version;    /* "source"."cassandra_version" of the file, or NULL */
 };
 
 /* Mixes a table id into a slot number. */
@@ -247,6 +248,7 @@ void cdc_schema_destroy(cdc_schema *s)
 		free(s->udts[i].ks);
 		free(s->udts[i].name);
 	}
+	free(s->cassandra_version);
 	free(s->tables);
 	free(s->types);
 	free(s->udts);
@@ -717,6 +719,12 @@ int cdc_schema_load_json(cdc_schema *s, const char *json, size_t len, const char
 		cJSON_Delete(root);
 		return cdc_error(errstr, errlen, "%s: \"format\" must be \"cdctail-schema/1\"", name);
 	}
+	{
+		const char *v = jstr(cJSON_GetObjectItemCaseSensitive(root, "source"), "cassandra_version");
+
+		if (v && *v && !s->cassandra_version)
+			s->cassandra_version = strdup(v);
+	}
 	types = cJSON_GetObjectItemCaseSensitive(root, "types");
 	tables = cJSON_GetObjectItemCaseSensitive(root, "tables");
 	/* UDTs may refer to each other: add those whose dependencies resolve, repeatedly. */
@@ -918,6 +926,11 @@ int cdc_schema_write_json(const cdc_schema *s, FILE *out, char *errstr, size_t e
 	fputc('\n', out);
 	free(text);
 	return 0;
+}
+
+const char *cdc_schema_cassandra_version(const cdc_schema *s)
+{
+	return s->cassandra_version;
 }
 
 const cdc_table *cdc_schema_table(const cdc_schema *s, const uint8_t id[16])

@@ -46,7 +46,7 @@ static int pass(char **files, int n, int depth, const cdc_schema *schema, result
 	char err[CDC_ERRSTR_SIZE];
 	cdc_decoder *dec = cdc_decoder_new(schema);
 	cdc_eventer *ev = cdc_eventer_new();
-	cdc_event_source src = { NULL, 0, 0, 7 };
+	cdc_event_source src = { NULL, 0, 0, 7, NULL };
 	unsigned long long sink = 0;
 	double t0 = cpu_now();
 	int i;

@@ -41,7 +41,7 @@ static int sink(void *opaque, const cdc_update *u, const char *json, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const int versions[] = { 10, 12, 13 };
-	cdc_event_source src = { "fuzz", 1, 0, 7 };
+	cdc_event_source src = { "fuzz", 1, 0, 7, "5.0.9" };
 	char err[CDC_ERRSTR_SIZE];
 	cdc_mutation m;
 
