@@ -117,6 +117,13 @@ typedef struct cdc_decoder cdc_decoder;
 /* A decoder reading tables from `schema` (not owned; may be swapped). */
 cdc_decoder *cdc_decoder_new(const cdc_schema *schema);
 void cdc_decoder_set_schema(cdc_decoder *d, const cdc_schema *schema);
+
+/* With on set, an entry whose only partition update is of a table without
+ * cdc is not decoded past its table id and key: the update comes back with
+ * no rows (what replay and run need; `decode` shows everything). Mutations
+ * carry no row sizes, so an update of such a table next to others is still
+ * read in full to reach the next one. */
+void cdc_decoder_skip_non_cdc(cdc_decoder *d, int on);
 void cdc_decoder_destroy(cdc_decoder *d);
 
 /* Decodes one entry body written at `messaging_version` (10, 12, 13).

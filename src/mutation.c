@@ -96,6 +96,8 @@ struct cdc_decoder {
 	cdc_value *vals; size_t nvals, capvals;
 	const cdc_column **hdr; size_t nhdr, caphdr; /* statics then regulars of one update */
 	uint8_t *present; size_t cappresent;          /* column subsets of 64+ columns */
+	int skip_non_cdc;                             /* cdc_decoder_skip_non_cdc */
+	int single;                                   /* the entry has one update */
 };
 
 /* The reading state of one body. */
@@ -134,6 +136,11 @@ cdc_decoder *cdc_decoder_new(const cdc_schema *schema)
 void cdc_decoder_set_schema(cdc_decoder *d, const cdc_schema *schema)
 {
 	d->schema = schema;
+}
+
+void cdc_decoder_skip_non_cdc(cdc_decoder *d, int on)
+{
+	d->skip_non_cdc = on;
 }
 
 void cdc_decoder_destroy(cdc_decoder *d)
@@ -556,7 +563,9 @@ static int rd_update(cdc_decoder *d, rd *r, cdc_mutation *out)
 	u->pdel.ts = CDC_TS_NONE;
 	u->row_first = (uint32_t)d->nrows;
 	u->rt_first = (uint32_t)d->nrts;
-	if (f & P_IS_EMPTY) {
+	if ((f & P_IS_EMPTY) || (d->single && d->skip_non_cdc && !r->table->cdc)) {
+		if (!(f & P_IS_EMPTY))
+			r->off = r->len; /* the rest is this update's rows */
 		d->nupd++;
 		return 0;
 	}
@@ -683,6 +692,7 @@ int cdc_decode(cdc_decoder *d, const uint8_t *body, size_t len, int messaging_ve
 		return -1;
 	if (n == 0 || n > len)
 		return bad(&r, "mutation update count is 0 or larger than the entry");
+	d->single = n == 1;
 	for (i = 0; i < n && rc == 0; i++)
 		rc = rd_update(d, &r, out);
 	if (rc == 0 && r.off != len)

@@ -305,6 +305,8 @@ int cdc_replay(const cdc_replay_opts *o, char *const *paths, int npaths, cdc_rep
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
+	if (dec)
+		cdc_decoder_skip_non_cdc(dec, 1);
 	sink.out = o->out;
 	sink.ev = ev;
 	sink.o = o;

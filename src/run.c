@@ -1003,6 +1003,7 @@ static int serve(const cdc_config *c, metrics *keep)
 		logmsg(LOG_ERR, "out of memory");
 		goto out;
 	}
+	cdc_decoder_skip_non_cdc(sv.dec, 1);
 	if (sv.s.nprops > 0 && cdc_config_get(c, "kafka.bootstrap.servers", NULL)) {
 		if (cdc_sink_kafka_new(&sv.sink, sv.s.props, (size_t)sv.s.max_in_flight, on_delivery, &sv, errstr,
 				       sizeof(errstr)) != 0) {

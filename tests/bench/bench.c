@@ -52,6 +52,8 @@ static int pass(char **files, int n, int depth, const cdc_schema *schema, result
 	int i;
 
 	memset(r, 0, sizeof(*r));
+	if (dec)
+		cdc_decoder_skip_non_cdc(dec, 1); /* as replay and run */
 	for (i = 0; i < n; i++) {
 		cdc_segment *s;
 		cdc_item it;
