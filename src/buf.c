@@ -177,7 +177,7 @@ static inline uint64_t load4(const unsigned char *p)
  * with squote), read in whole words that overlap at the end instead of
  * byte by byte: the common short string costs a few instructions, and
  * nothing is read outside s[0..n). */
-static inline int any_special(const unsigned char *s, size_t n, int squote)
+static inline __attribute__((always_inline)) int any_special(const unsigned char *s, size_t n, int squote)
 {
 	uint64_t w1, w2;
 
