@@ -692,7 +692,7 @@ static int emit_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 	for (i = 0; i < r->ncells; i++) {
 		const cdc_cell *c = &m->cells[r->cell_first + i];
 
-		live |= cell_is_live(c) || c->col->complex;
+		live |= cell_is_live(c); /* element tombstones alone are delete_cells too */
 		if (c->ts > ts)
 			ts = c->ts;
 	}
