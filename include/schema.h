@@ -111,6 +111,11 @@ const cdc_table *cdc_schema_table_at(const cdc_schema *s, size_t i);
  * falling back to dropped columns; NULL if unknown. */
 const cdc_column *cdc_table_column(const cdc_table *t, const uint8_t *name, size_t len);
 
+/* The same, looking first at the column after the one *hint points to and
+ * leaving *hint after the match: a header lists columns in about the
+ * schema's order, so a list is resolved in one pass (start *hint at 0). */
+const cdc_column *cdc_table_column_next(const cdc_table *t, const uint8_t *name, size_t len, int *hint);
+
 /* Parses a CQL type as system_schema prints it ("frozen<map<text, int>>",
  * "vector<float, 3>", a UDT name) in keyspace `ks`, resolving UDTs already
  * loaded into `s`. The type is owned by `s`. */

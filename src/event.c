@@ -287,8 +287,11 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 			if (r->is_static)
 				cdc_buf_lit(j, "\"static\":true,");
 			for (k = 0; k < r->ncdel; k++)
-				if (m->cdels[r->cdel_first + k].col == c->col)
-					cdc_buf_printf(j, "\"cleared_ts\":%" PRId64 ",", m->cdels[r->cdel_first + k].del.ts);
+				if (m->cdels[r->cdel_first + k].col == c->col) {
+					cdc_buf_lit(j, "\"cleared_ts\":");
+					put_num(ev, j, m->cdels[r->cdel_first + k].del.ts);
+					cdc_buf_putc(j, ',');
+				}
 			cdc_buf_lit(j, "\"elements\":[");
 		} else {
 			cdc_buf_putc(j, ',');
@@ -601,8 +604,10 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 			table_name(q, t);
 			cdc_buf_lit(q, " USING TIMESTAMP ");
 			put_num(ev, q, c->ts);
-			if (ttl)
-				cdc_buf_printf(q, " AND TTL %" PRId32, ttl);
+			if (ttl) {
+				cdc_buf_lit(q, " AND TTL ");
+				cdc_buf_i64(q, ttl);
+			}
 			cdc_buf_lit(q, " SET ");
 		} else {
 			cdc_buf_lit(q, "DELETE ");

@@ -259,6 +259,7 @@ static int rd_columns(cdc_decoder *d, rd *r, size_t *count)
 {
 	uint64_t n, i;
 	cdc_value name;
+	int hint = 0;
 
 	if (rd_uv(r, &n) != 0)
 		return -1;
@@ -269,7 +270,7 @@ static int rd_columns(cdc_decoder *d, rd *r, size_t *count)
 
 		if (rd_vbytes(r, &name) != 0)
 			return -1;
-		c = cdc_table_column(r->table, name.p, name.len);
+		c = cdc_table_column_next(r->table, name.p, name.len, &hint);
 		if (!c) {
 			char msg[300];
 

@@ -967,11 +967,22 @@ const cdc_table *cdc_schema_table_at(const cdc_schema *s, size_t i)
 
 const cdc_column *cdc_table_column(const cdc_table *t, const uint8_t *name, size_t len)
 {
-	int i;
+	int hint = 0;
 
-	for (i = 0; i < t->ncols; i++)
-		if (t->cols[i]->name_len == len && memcmp(t->cols[i]->name, name, len) == 0)
+	return cdc_table_column_next(t, name, len, &hint);
+}
+
+const cdc_column *cdc_table_column_next(const cdc_table *t, const uint8_t *name, size_t len, int *hint)
+{
+	int i, k;
+
+	for (k = 0; k < t->ncols; k++) {
+		i = *hint + k < t->ncols ? *hint + k : *hint + k - t->ncols;
+		if (t->cols[i]->name_len == len && memcmp(t->cols[i]->name, name, len) == 0) {
+			*hint = i + 1 < t->ncols ? i + 1 : 0;
 			return t->cols[i];
+		}
+	}
 	for (i = 0; i < t->ndropped; i++)
 		if (t->dropped[i]->name_len == len && memcmp(t->dropped[i]->name, name, len) == 0)
 			return t->dropped[i];

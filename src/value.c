@@ -51,6 +51,38 @@ static void put_i64(cdc_buf *b, int64_t v)
 	cdc_buf_i64(b, v);
 }
 
+/* Appends v (0 <= v < 10^w) in exactly w digits, zero-padded. */
+static void put_digits(cdc_buf *b, unsigned v, int w)
+{
+	char t[10];
+	int i;
+
+	if (cdc_buf_reserve(b, (size_t)w) != 0)
+		return;
+	for (i = w - 1; i >= 0; i--) {
+		t[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	memcpy(b->p + b->len, t, (size_t)w);
+	b->len += (size_t)w;
+}
+
+/* A year as printf's %04 would write it: at least four digits, a sign for
+ * years before 0. */
+static void put_year(cdc_buf *b, int64_t y)
+{
+	if (y >= 0 && y <= 9999) {
+		put_digits(b, (unsigned)y, 4);
+		return;
+	}
+	if (y < 0 && y > -1000) { /* "-001": the sign counts in the width */
+		cdc_buf_putc(b, '-');
+		put_digits(b, (unsigned)-y, 3);
+		return;
+	}
+	cdc_buf_i64(b, y);
+}
+
 /* Shortest decimal text that reads back to the same float/double. The
  * search costs a few snprintf/strtod calls, and one value is rendered
  * several times per event (JSON, CQL, WHERE), so results are kept in a small
@@ -107,7 +139,9 @@ static void put_real(vctx *c, double d, int is_float)
 	cdc_buf_put(c->out, e->text, (size_t)e->len + (c->how == CDC_RENDER_CQL && e->integral ? 2 : 0));
 }
 
-/* Two's complement big-endian integer of any length, in decimal. */
+/* Two's complement big-endian integer of any length, in decimal, times
+ * 10^-scale (a decimal's unscaled value and scale). Up to 8 bytes go
+ * through 64-bit arithmetic; longer ones by repeated division. */
 static int put_varint(vctx *c, const uint8_t *v, size_t n, int32_t scale)
 {
 	uint8_t mag[4096];
@@ -117,55 +151,72 @@ static int put_varint(vctx *c, const uint8_t *v, size_t n, int32_t scale)
 
 	if (n > sizeof(mag))
 		return -1;
-	for (i = 0; i < n; i++)
-		mag[i] = neg ? (uint8_t)~v[i] : v[i];
-	if (neg) { /* magnitude = ~v + 1 */
-		for (i = n; i-- > 0;)
-			if (++mag[i] != 0)
-				break;
-	}
-	/* repeated division by 10 */
-	for (;;) {
-		unsigned rem = 0;
-		int nonzero = 0;
+	if (n <= 8) {
+		uint64_t u = 0, m;
 
-		for (i = 0; i < len; i++) {
-			unsigned cur = rem << 8 | mag[i];
-
-			mag[i] = (uint8_t)(cur / 10);
-			rem = cur % 10;
-			nonzero |= mag[i];
+		for (i = 0; i < n; i++)
+			u = u << 8 | v[i];
+		if (neg && n < 8)
+			u |= ~0ull << (8 * n); /* sign extension */
+		m = neg ? (uint64_t)0 - u : u;
+		nd = cdc_fmt_u64(digits, m);
+	} else {
+		for (i = 0; i < n; i++)
+			mag[i] = neg ? (uint8_t)~v[i] : v[i];
+		if (neg) { /* magnitude = ~v + 1 */
+			for (i = n; i-- > 0;)
+				if (++mag[i] != 0)
+					break;
 		}
-		if (nd >= sizeof(digits) - 1)
-			return -1;
-		digits[nd++] = (char)('0' + rem);
-		if (!nonzero)
-			break;
+		/* repeated division by 10: digits come least significant first */
+		for (;;) {
+			unsigned rem = 0;
+			int nonzero = 0;
+
+			for (i = 0; i < len; i++) {
+				unsigned cur = rem << 8 | mag[i];
+
+				mag[i] = (uint8_t)(cur / 10);
+				rem = cur % 10;
+				nonzero |= mag[i];
+			}
+			if (nd >= sizeof(digits) - 1)
+				return -1;
+			digits[nd++] = (char)('0' + rem);
+			if (!nonzero)
+				break;
+		}
+		for (i = 0; i < nd / 2; i++) {
+			char t = digits[i];
+
+			digits[i] = digits[nd - 1 - i];
+			digits[nd - 1 - i] = t;
+		}
 	}
 	if (neg)
 		cdc_buf_putc(c->out, '-');
 	if (scale <= 0 || (size_t)scale > nd + 24) {
 		/* unscaled * 10^-scale, exact as an exponent when plain digits would
 		 * be long (BigDecimal's scale spans 32 bits) */
-		for (i = nd; i-- > 0;)
-			cdc_buf_putc(c->out, digits[i]);
-		if (scale != 0)
-			cdc_buf_printf(c->out, "E%+" PRId64, -(int64_t)scale);
+		cdc_buf_put(c->out, digits, nd);
+		if (scale != 0) {
+			cdc_buf_putc(c->out, 'E');
+			if (scale < 0)
+				cdc_buf_putc(c->out, '+');
+			cdc_buf_i64(c->out, -(int64_t)scale);
+		}
 		return 0;
 	}
 	if ((size_t)scale >= nd) {
 		cdc_buf_lit(c->out, "0.");
 		for (i = (size_t)scale; i > nd; i--)
 			cdc_buf_putc(c->out, '0');
-		for (i = nd; i-- > 0;)
-			cdc_buf_putc(c->out, digits[i]);
+		cdc_buf_put(c->out, digits, nd);
 		return 0;
 	}
-	for (i = nd; i-- > 0;) {
-		cdc_buf_putc(c->out, digits[i]);
-		if (i == (size_t)scale)
-			cdc_buf_putc(c->out, '.');
-	}
+	cdc_buf_put(c->out, digits, nd - (size_t)scale);
+	cdc_buf_putc(c->out, '.');
+	cdc_buf_put(c->out, digits + nd - (size_t)scale, (size_t)scale);
 	return 0;
 }
 
@@ -174,10 +225,13 @@ static void put_uuid(vctx *c, const uint8_t *v)
 	char u[37];
 
 	cdc_uuid_format(v, u);
-	if (c->how == CDC_RENDER_JSON)
-		cdc_buf_printf(c->out, "\"%s\"", u);
-	else
-		cdc_buf_puts(c->out, u);
+	if (c->how == CDC_RENDER_JSON) {
+		cdc_buf_putc(c->out, '"');
+		cdc_buf_put(c->out, u, 36);
+		cdc_buf_putc(c->out, '"');
+	} else {
+		cdc_buf_put(c->out, u, 36);
+	}
 }
 
 /* Civil date from days since 1970-01-01 (proleptic Gregorian). */
@@ -396,15 +450,22 @@ static int render_duration(vctx *c, const cdc_type *t, const uint8_t *v, size_t 
 		days = -days;
 		nanos = -nanos;
 	}
-	if (months / 12)
-		cdc_buf_printf(c->out, "%" PRId64 "y", months / 12);
-	if (months % 12)
-		cdc_buf_printf(c->out, "%" PRId64 "mo", months % 12);
-	if (days)
-		cdc_buf_printf(c->out, "%" PRId64 "d", days);
+	if (months / 12) {
+		cdc_buf_i64(c->out, months / 12);
+		cdc_buf_putc(c->out, 'y');
+	}
+	if (months % 12) {
+		cdc_buf_i64(c->out, months % 12);
+		cdc_buf_lit(c->out, "mo");
+	}
+	if (days) {
+		cdc_buf_i64(c->out, days);
+		cdc_buf_putc(c->out, 'd');
+	}
 	for (i = 0; i < 6; i++) {
 		if (nanos / parts[i].ns) {
-			cdc_buf_printf(c->out, "%" PRId64 "%s", nanos / parts[i].ns, parts[i].unit);
+			cdc_buf_i64(c->out, nanos / parts[i].ns);
+			cdc_buf_puts(c->out, parts[i].unit);
 			nanos %= parts[i].ns;
 		}
 	}
@@ -517,8 +578,21 @@ static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 			sod += 86400000;
 		}
 		civil(days, &y, &mo, &d);
-		cdc_buf_printf(c->out, "\"%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ\"", y, mo, d,
-			       (int)(sod / 3600000), (int)(sod / 60000 % 60), (int)(sod / 1000 % 60), (int)(sod % 1000));
+		cdc_buf_putc(c->out, '"');
+		put_year(c->out, y);
+		cdc_buf_putc(c->out, '-');
+		put_digits(c->out, mo, 2);
+		cdc_buf_putc(c->out, '-');
+		put_digits(c->out, d, 2);
+		cdc_buf_putc(c->out, 'T');
+		put_digits(c->out, (unsigned)(sod / 3600000), 2);
+		cdc_buf_putc(c->out, ':');
+		put_digits(c->out, (unsigned)(sod / 60000 % 60), 2);
+		cdc_buf_putc(c->out, ':');
+		put_digits(c->out, (unsigned)(sod / 1000 % 60), 2);
+		cdc_buf_putc(c->out, '.');
+		put_digits(c->out, (unsigned)(sod % 1000), 3);
+		cdc_buf_lit(c->out, "Z\"");
 		return 0;
 	}
 	case CDC_T_DATE: {
@@ -529,7 +603,11 @@ static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 			return -1;
 		civil((int64_t)be(v, 4) - (1LL << 31), &y, &mo, &d);
 		quote_open(c);
-		cdc_buf_printf(c->out, "%04" PRId64 "-%02u-%02u", y, mo, d);
+		put_year(c->out, y);
+		cdc_buf_putc(c->out, '-');
+		put_digits(c->out, mo, 2);
+		cdc_buf_putc(c->out, '-');
+		put_digits(c->out, d, 2);
 		quote_open(c);
 		return 0;
 	}
@@ -542,9 +620,13 @@ static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 		if (ns < 0 || ns >= 86400000000000LL)
 			return fail(c, t, v, "time of day out of range");
 		quote_open(c);
-		cdc_buf_printf(c->out, "%02d:%02d:%02d.%09d", (int)(ns / 3600000000000LL),
-			       (int)(ns / 60000000000LL % 60), (int)(ns / 1000000000LL % 60),
-			       (int)(ns % 1000000000LL));
+		put_digits(c->out, (unsigned)(ns / 3600000000000LL), 2);
+		cdc_buf_putc(c->out, ':');
+		put_digits(c->out, (unsigned)(ns / 60000000000LL % 60), 2);
+		cdc_buf_putc(c->out, ':');
+		put_digits(c->out, (unsigned)(ns / 1000000000LL % 60), 2);
+		cdc_buf_putc(c->out, '.');
+		put_digits(c->out, (unsigned)(ns % 1000000000LL), 9);
 		quote_open(c);
 		return 0;
 	}
@@ -581,9 +663,17 @@ static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 
 		if (n != 4 && n != 16)
 			return fail(c, t, v, "an address is 4 or 16 bytes");
-		inet_ntop(n == 4 ? AF_INET : AF_INET6, v, a, sizeof(a));
 		quote_open(c);
-		cdc_buf_puts(c->out, a);
+		if (n == 4) { /* dotted quad; IPv6's zero compression is inet_ntop's */
+			cdc_buf_i64(c->out, v[0]);
+			for (n = 1; n < 4; n++) {
+				cdc_buf_putc(c->out, '.');
+				cdc_buf_i64(c->out, v[n]);
+			}
+		} else {
+			inet_ntop(AF_INET6, v, a, sizeof(a));
+			cdc_buf_puts(c->out, a);
+		}
 		quote_open(c);
 		return 0;
 	}
