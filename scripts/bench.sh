@@ -26,15 +26,35 @@ for v in 5.0 4.1 4.0; do
 	build/bench -s fixtures/$v/seed/schema.json -p 3 fixtures/$v/seed/cdc_raw/*.log | sed "s/^/  $v seed: /"
 done
 echo "== cdctail on $(du -sm "$data" | cut -f1) MiB (${#files[@]} segments of real entries)"
-build/bench -s "$schema" -p 3 "${files[@]}" | tee build/bench-cdctail.txt
+PIN=; command -v taskset >/dev/null && PIN="taskset -c ${BENCH_CPU:-1}"
+$PIN build/bench -s "$schema" -p 3 "${files[@]}" | tee build/bench-cdctail.txt
 
 echo "== Cassandra 5.0.9's CommitLogReader + Mutation.serializer on the same segments"
 tests/oracle/run.sh --version 5.0 /dev/null >/dev/null 2>&1 || true
 O=tests/oracle/target-5.0.9
-java --add-exports java.base/jdk.internal.ref=ALL-UNNAMED --add-exports java.base/sun.nio.ch=ALL-UNNAMED \
-	--add-opens java.base/java.io=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED -Xmx2g \
-	-Dlogback.configurationFile=logback-oracle.xml -cp "$O/classes:$(cat "$O/classpath.txt")" \
-	cdctail.oracle.Bench --schema fixtures/5.0/seed --passes 5 "${files[@]}" | tee build/bench-java.txt
+# one core for both sides (taskset): the JVM's JIT and GC threads share it,
+# as cdctail's one thread has it alone
+PIN=; command -v taskset >/dev/null && PIN="taskset -c ${BENCH_CPU:-1}"
+java_bench() { # CASE_DIR FILE...
+	local case=$1; shift
+	$PIN java --add-exports java.base/jdk.internal.ref=ALL-UNNAMED --add-exports java.base/sun.nio.ch=ALL-UNNAMED \
+		--add-opens java.base/java.io=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED -Xmx2g \
+		-Dlogback.configurationFile=logback-oracle.xml -cp "$O/classes:$(cat "$O/classpath.txt")" \
+		cdctail.oracle.Bench --schema "$case" --passes 6 "$@"
+}
+java_bench fixtures/5.0/seed "${files[@]}" | tee build/bench-java.txt
+
+# a second workload: the bodies of fixtures/5.0/types (every CQL type,
+# collections, UDTs, statics, TTLs, counters), 64 MiB
+tdata=build/bench-data-types
+if [ "$(ls "$tdata"/*.log 2>/dev/null | wc -l)" -eq 0 ]; then
+	mkdir -p "$tdata"
+	python3 tests/bench/mkbig.py ./cdctail "$tdata" "${BENCH_TYPES_MIB:-64}" fixtures/5.0/types
+fi
+tfiles=("$tdata"/CommitLog-*.log)
+echo "== the types workload, $(du -sm "$tdata" | cut -f1) MiB: cdctail, then Cassandra's reader"
+$PIN build/bench -s fixtures/5.0/types/schema.json -p 3 "${tfiles[@]}" | tee build/bench-cdctail-types.txt
+java_bench fixtures/5.0/types "${tfiles[@]}" | tee build/bench-java-types.txt
 
 echo "== memory: cdctail replay's peak RSS as input grows"
 for n in 1 $(( ${#files[@]} / 2 )) ${#files[@]}; do
@@ -114,13 +134,16 @@ else
 fi
 
 python3 - <<'PY'
-import re
-c = {l.split()[1]: dict(kv.split('=') for kv in l.split()[2:]) for l in open('build/bench-cdctail.txt')}
-j = [dict(kv.split('=') for kv in l.split()[2:]) for l in open('build/bench-java.txt') if l.startswith('pass')]
-warm = j[2:] if len(j) > 2 else j
-jw = min(float(p['seconds']) for p in warm); jc = min(float(p['cpu']) for p in warm)
-dec = float(c['decode']['cpu'].rstrip('s')); evs = float(c['events']['cpu'].rstrip('s'))
-print("== ratios (Cassandra time / cdctail time; > 1: cdctail faster)")
-print(f"  decode vs Cassandra deserialize:  {jw / dec:.1f}x wall, {jc / dec:.1f}x main-thread CPU")
-print(f"  decode + JSON + CQL events vs Cassandra deserialize only:  {jw / evs:.2f}x wall, {jc / evs:.2f}x CPU")
+def ratios(name, cfile, jfile):
+    c = {l.split()[1]: dict(kv.split('=') for kv in l.split()[2:]) for l in open(cfile)}
+    j = [dict(kv.split('=') for kv in l.split()[2:]) for l in open(jfile) if l.startswith('pass')]
+    warm = j[2:] if len(j) > 2 else j
+    jw = min(float(p['seconds']) for p in warm); jc = min(float(p['cpu']) for p in warm)
+    dec = float(c['decode']['cpu'].rstrip('s')); evs = float(c['events']['cpu'].rstrip('s'))
+    print(f"  {name}: Cassandra's best warm pass {jw:.3f} s wall ({jc:.3f} s main-thread CPU); cdctail decode {dec:.3f} s, events {evs:.3f} s")
+    print(f"    decode vs Cassandra deserialize:  {jw / dec:.1f}x wall, {jc / dec:.1f}x main-thread CPU")
+    print(f"    decode + JSON + CQL events vs Cassandra deserialize only:  {jw / evs:.2f}x wall, {jc / evs:.2f}x CPU")
+print("== ratios (Cassandra time / cdctail time; > 1: cdctail faster; both on one core)")
+ratios("seed workload", "build/bench-cdctail.txt", "build/bench-java.txt")
+ratios("types workload", "build/bench-cdctail-types.txt", "build/bench-java-types.txt")
 PY
