@@ -4,8 +4,12 @@ derived from the CQL that produced it (workload.jsonl): for every statement
 on a cdc table, the next partition update of that table must be exactly what
 the statement means, with its USING TIMESTAMP, TTL, keys, clustering,
 cells and tombstones (range bound kinds included, for ASC and DESC
-clustering). Prints TAP lines. Usage: decode_expect.py CASE_DIR DECODE_OUTPUT"""
-import json, re, struct, sys
+clustering). The `ops` case (collection element operations, batched range
+deletions that Cassandra merges into boundary markers) is checked against
+tests/e2e/cqlmodel.py's reading of its CQL: every cell, element path,
+complex deletion and marker (kind, clustering, deletion and start deletion).
+Prints TAP lines. Usage: decode_expect.py CASE_DIR DECODE_OUTPUT"""
+import json, os, re, struct, sys
 
 def hexs(b):
     return b.hex()
@@ -149,8 +153,167 @@ def expected(st, desc):
                         ('INCL_END_BOUND' if lo[0] == '>=' else 'EXCL_END_BOUND', f32(lo[1]), ts)]
     return e
 
+def parse_decode_full(path):
+    """Every partition update with its cells in order (paths, complex
+    deletions, marker start deletions included)."""
+    ups, cur, row = [], None, None
+    for line in open(path, encoding='utf-8'):
+        s = line.strip()
+        if s.startswith('update '):
+            m = re.match(r'update (\S+) cdc=(\d) key=(\S*)', s)
+            cur = {'table': m.group(1), 'key': m.group(3), 'pdel': None, 'rows': [], 'markers': []}
+            ups.append(cur)
+        elif cur is None:
+            continue
+        elif s.startswith('partition deletion'):
+            cur['pdel'] = int(re.search(r'ts=(-?\d+)', s).group(1))
+        elif s.startswith('row '):
+            m = re.match(r'row (static|\(([^)]*)\))(.*)', s)
+            lm = re.search(r'liveness ts=(-?\d+)(?: ttl=(\d+))?', m.group(3))
+            dm = re.search(r' deletion ts=(-?\d+)', m.group(3))
+            row = {'ck': 'static' if m.group(1) == 'static' else m.group(2),
+                   'lts': int(lm.group(1)) if lm else None, 'lttl': int(lm.group(2)) if lm and lm.group(2) else None,
+                   'del': int(dm.group(1)) if dm else None, 'cdels': {}, 'cells': []}
+            cur['rows'].append(row)
+        elif s.startswith('complex_deletion '):
+            m = re.match(r'complex_deletion (\S+) ts=(-?\d+)', s)
+            row['cdels'][m.group(1)] = int(m.group(2))
+        elif s.startswith('cell '):
+            m = re.match(r'cell (\S+) ts=(-?\d+)(?: ttl=(\d+) expires=\d+)?( deleted ldt=\d+)?(?: path=(\S+))? value=(\S*)', s)
+            row['cells'].append((m.group(1), int(m.group(2)), int(m.group(3)) if m.group(3) else None,
+                                 bool(m.group(4)), m.group(5), m.group(6)))
+        elif s.startswith('marker '):
+            m = re.match(r'marker (\S+) \(([^)]*)\) deletion ts=(-?\d+)(?: ldt=\d+)?(?: start_deletion ts=(-?\d+))?', s)
+            cur['markers'].append((m.group(1), m.group(2), int(m.group(3)), int(m.group(4)) if m.group(4) else None))
+    return ups
+
+
+def ops_expected(cm, model, u):
+    """The decode form of one expected update; list elements a statement
+    creates stay NewElement objects (their paths come from the segment)."""
+    t = u.table
+    hx = lambda c, v: cm.serialize(t.types[c], v).hex()
+    e = {'key': ':'.join(hx(c, v) for c, v in zip(t.pk, u.key)), 'pdel': u.pdel, 'rows': [], 'markers': []}
+    # rows in clustering order (static first), as Cassandra writes them
+    order = sorted(u.rows, key=lambda ck: (ck != 'static', [] if ck == 'static' else
+                                           [(-1 if t.desc[c] else 1) * v for c, v in zip(t.ck, ck)]))
+    for ck in order:
+        r = u.rows[ck]
+        row = {'ck': 'static' if ck == 'static' else ','.join(hx(c, v) for c, v in zip(t.ck, ck)),
+               'lts': r.lts, 'lttl': r.lttl, 'del': r.deleted, 'cdels': {}, 'cells': [], 'model_ck': ck}
+        for c in sorted(r.cells):
+            cell, ty = r.cells[c], t.types[c]
+            if isinstance(cell, cm.Cell):
+                row['cells'].append((c, cell.ts, cell.ttl, cell.deleted, None, '' if cell.deleted else hx(c, cell.value)))
+                continue
+            if cell.cleared is not None:
+                row['cdels'][c] = cell.cleared
+            for el in cell.elements:
+                if ty.kind == 'set':
+                    path, val = cm.serialize(ty.params[0], el.path).hex(), ''
+                elif ty.kind == 'map':
+                    path = cm.serialize(ty.params[0], el.path).hex()
+                    val = '' if el.deleted else cm.serialize(ty.params[1], el.value).hex()
+                elif ty.kind == 'udt':
+                    names = [n for n, _ in ty.fields]
+                    path = struct.pack('>H', names.index(el.path)).hex()
+                    val = '' if el.deleted else cm.serialize(dict(ty.fields)[el.path], el.value).hex()
+                else:
+                    path = el.path   # a list element: its uuid, known or to learn
+                    val = '' if el.deleted else cm.serialize(ty.params[0], el.value).hex()
+                row['cells'].append((c, el.ts, el.ttl, el.deleted, path, val))
+        e['rows'].append(row)
+    # range deletions in clustering order: bounds, or a boundary where one
+    # range ends at the point the next starts
+    prev = None
+    for s_, e_, ts in u.ranges:
+        vals = lambda b: ','.join(hx(c, v) for c, v in zip(t.ck, b[0]))
+        if prev is not None:
+            pe, pts = prev
+            if cm.cmp_pos(t, cm.end_pos(pe), cm.start_pos(s_)) == 0:
+                kind = 'EXCL_END_INCL_START_BOUNDARY' if not pe[1] else 'INCL_END_EXCL_START_BOUNDARY'
+                e['markers'].append((kind, vals(pe), pts, ts))
+            else:
+                e['markers'].append(('INCL_END_BOUND' if pe[1] else 'EXCL_END_BOUND', vals(pe), pts, None))
+                e['markers'].append(('INCL_START_BOUND' if s_[1] else 'EXCL_START_BOUND', vals(s_), ts, None))
+        else:
+            e['markers'].append(('INCL_START_BOUND' if s_[1] else 'EXCL_START_BOUND', vals(s_), ts, None))
+        prev = (e_, ts)
+    if prev is not None:
+        pe, pts = prev
+        e['markers'].append(('INCL_END_BOUND' if pe[1] else 'EXCL_END_BOUND',
+                             ','.join(hx(c, v) for c, v in zip(t.ck, pe[0])), pts, None))
+    return e
+
+
+def ops_main(case, out):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import cqlmodel as cm
+    schema = cm.load_schema(f'{case}/schema.json')
+    model = cm.Model(schema)
+    stmts = [json.loads(l) for l in open(f'{case}/workload.jsonl', encoding='utf-8')]
+    got = {}
+    for u in parse_decode_full(out):
+        got.setdefault(u['table'], []).append(u)
+    pos = {name: 0 for name in got}
+    fails, kinds = {}, {}
+    for i, st in enumerate(stmts):
+        name = f"{st['keyspace']}.{st['table']}"
+        probs = fails.setdefault(name, [])
+        for u in model.apply(st['cql']):
+            e = ops_expected(cm, model, u)
+            k = pos.get(name, 0)
+            pos[name] = k + 1
+            if k >= len(got.get(name, [])):
+                probs.append(f"statement {i} ({st['shape']}): no decoded update")
+                continue
+            g = dict(got[name][k])
+            del g['table']
+            # list elements the statement created: their paths from the segment, checked in place
+            for er in e['rows']:
+                ckv = er.pop('model_ck')
+                gr = next((r for r in g['rows'] if r['ck'] == er['ck']), None)
+                if gr is None:
+                    continue
+                groups = {}
+                for j, (ec, gc) in enumerate(zip(er['cells'], gr['cells'])):
+                    if isinstance(ec[4], cm.NewElement) and ec[4].uuid is None and ec[0] == gc[0]:
+                        groups.setdefault(ec[0], []).append((j, ec[4], gc[4]))
+                for col, items in groups.items():
+                    for p in cm.check_new_elements(model, u.table.name, u.key, ckv, col, [(x, pth) for _, x, pth in items]):
+                        probs.append(f"statement {i} ({st['shape']}): {p}")
+                    for j, x, pth in items:
+                        c = er['cells'][j]
+                        er['cells'][j] = c[:4] + (pth,) + c[5:]
+                er['cells'] = [c[:4] + (c[4].uuid,) + c[5:] if isinstance(c[4], cm.NewElement) else c for c in er['cells']]
+                gr['cells'] = sorted(gr['cells'], key=lambda c: c[0])   # columns in any order, elements in order
+                er['cells'] = sorted(er['cells'], key=lambda c: c[0])
+            for m in g['markers']:
+                kinds[m[0]] = kinds.get(m[0], 0) + 1
+            if g != e:
+                probs.append(f"statement {i} ({st['shape']}): {st['cql'][:140]}\n#   expected {e}\n#   decoded  {g}")
+    for name, ups in got.items():
+        if pos.get(name, 0) != len(ups):
+            fails.setdefault(name, []).append(f"{len(ups)} decoded updates, the CQL makes {pos.get(name, 0)}")
+    bad = 0
+    for name in sorted(fails):
+        for p in fails[name][:5]:
+            print(f"# {p}")
+        shapes = sorted({s['shape'] for s in stmts if f"{s['keyspace']}.{s['table']}" == name})
+        print(f"{'not ok' if fails[name] else 'ok'} - {case} {name}: {pos.get(name, 0)} updates ({', '.join(shapes)}) decode as the CQL says")
+        bad += bool(fails[name])
+    # the boundary kinds the merged batches imply: both must be there
+    for kind in ('EXCL_END_INCL_START_BOUNDARY', 'INCL_END_EXCL_START_BOUNDARY'):
+        n = kinds.get(kind, 0)
+        print(f"{'ok' if n else 'not ok'} - {case}: {n} {kind} markers decoded where the batched CQL ranges adjoin")
+        bad += not n
+    sys.exit(1 if bad else 0)
+
+
 def main():
     case, out = sys.argv[1], sys.argv[2]
+    if os.path.basename(case.rstrip('/')) == 'ops':
+        return ops_main(case, out)
     schema = json.load(open(f'{case}/schema.json'))
     cdc = {f"{t['keyspace']}.{t['table']}": t for t in schema['tables'] if t['cdc']}
     desc = {name: any(c['clustering_order'] == 'desc' for c in t['columns']) for name, t in cdc.items()}

@@ -3,7 +3,10 @@
 # statement of the seed workload (the ten seed shapes on ASC and DESC tables,
 # TTLs, nulls, 200 random statements) decodes to exactly the partition update
 # its text, USING TIMESTAMP and TTL imply, on every version and compression.
-# The types fixtures decode with no error.
+# The ops fixtures: every element operation (list paths by position, set,
+# map, UDT fields, TTLs) and every range marker, boundaries included, as
+# tests/e2e/cqlmodel.py reads their CQL; both boundary kinds must appear.
+# The types fixtures decode with no error (t0215 checks their events).
 . "$(dirname "$0")/lib.sh"
 
 for v in $(fixture_versions); do
