@@ -413,9 +413,16 @@ class Checker:
                 out.append("no ts")
         elif ev.get('ts') != x.ts:
             out.append(f"ts {ev.get('ts')}, the CQL says {x.ts}")
+        # docs/events.md: a removed list element has no CQL form
+        list_removal = x.op in ('insert', 'update', 'delete_cells') and x.row is not None and any(
+            t.types[c].kind == 'list' and isinstance(v, cm.Complex) and any(e.deleted for e in v.elements)
+            for c, v in x.row.cells.items())
         if counter:
-            if ev.get('cql') is not None:
-                out.append("a counter event carries cql (docs: counters have none)")
+            if ev.get('cql') is not None or ev.get('no_cql') != 'counter':
+                out.append("a counter event carries cql or no no_cql 'counter' (docs: counters have none)")
+        elif list_removal:
+            if ev.get('cql') is not None or ev.get('no_cql') != 'list element removal':
+                out.append("a list element removal has cql, or no no_cql 'list element removal' (docs: it has no CQL form)")
         elif not isinstance(ev.get('cql'), str) or f"USING TIMESTAMP {x.ts}" not in ev['cql']:
             out.append(f"cql {json.dumps(ev.get('cql'))} has no USING TIMESTAMP {x.ts}")
         if x.op in ('insert', 'update', 'delete_cells'):
