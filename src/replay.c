@@ -266,9 +266,13 @@ static int replay_one(const cdc_replay_opts *o, const char *path, cdc_decoder *d
 				fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": table %s is not in the schema; its entries are skipped\n",
 					path, it.entry.offset, uuid);
 			}
-			continue;
-		}
-		if (rc != 0) {
+			/* the updates before it in the same entry (a batch) decoded: keep
+			 * their events; what follows the unknown table cannot be read */
+			if (m.nupdates == 0)
+				continue;
+			fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": kept the %u partition update(s) before the unknown table, skipped the rest\n",
+				path, it.entry.offset, (unsigned)m.nupdates);
+		} else if (rc != 0) {
 			fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": %s; entry skipped\n", path,
 				it.entry.offset, errstr);
 			st->faults++;

@@ -826,6 +826,9 @@ static void test_multi_empty_nocdc_unknown(void **state)
 	w_u8(&b, 0x01);
 	assert_int_equal(cdc_decode(D, b.p, b.len, 12, &m, err, sizeof(err)), CDC_DECODE_UNKNOWN_TABLE);
 	assert_memory_equal(m.missing_table, ID_UNKNOWN, 16);
+	/* the update before the unknown one stays readable (replay keeps it) */
+	assert_int_equal(m.nupdates, 1);
+	assert_memory_equal(m.updates[0].table->id, ID_WIDE, 16);
 	free(b.p);
 }
 
