@@ -6,13 +6,14 @@
 # copies (a flipped body byte, a torn tail).
 . "$(dirname "$0")/lib.sh"
 
-# ours: "entry <base> end= size= updates= table= key=" from `cdctail dump`
+# ours: "entry <base> end= size= updates= table= key=" from `cdctail dump`,
+# entries that passed every check (crc=ok) only
 ours() {
 	"$CDCTAIL" dump "$@" 2>/dev/null | awk '
 		/^segment / { n = split($2, p, "/"); base = p[n] }
-		/^    entry / {
+		/^    entry / && / crc=ok / {
 			line = "entry " base
-			for (i = 2; i <= NF; i++) if ($i !~ /^(offset|crc)=/) line = line " " $i
+			for (i = 2; i <= NF; i++) if ($i !~ /^(offset|size_crc|crc)=/) line = line " " $i
 			print line
 		}'
 }
