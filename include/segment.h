@@ -67,13 +67,31 @@ typedef struct cdc_section_info {
 	uint32_t crc;            /* marker CRC as stored (it matched) */
 } cdc_section_info;
 
+/* What was wrong with an entry (or a compressed section) reported as
+ * CDC_ITEM_ERROR. */
+typedef enum {
+	CDC_FAULT_NONE = 0,
+	CDC_FAULT_SIZE,       /* size < 10 (or > INT32_MAX): no CRC checked */
+	CDC_FAULT_SHORT,      /* fewer than 8 bytes left for size and size CRC */
+	CDC_FAULT_SIZE_CRC,   /* the size field's CRC does not match */
+	CDC_FAULT_PAST_END,   /* size and its CRC good, the entry runs past the section */
+	CDC_FAULT_BODY_CRC,   /* the body CRC does not match: this entry skipped */
+	CDC_FAULT_SECTION,    /* a compressed section that does not decompress:
+			       * offset..end is its logical extent */
+} cdc_fault;
+
 typedef struct cdc_entry_info {
 	uint64_t offset;         /* logical offset of the entry's size field */
 	uint64_t end;            /* logical offset after crcAll (CommitLogPosition) */
 	uint64_t section_offset; /* file offset of the enclosing section's marker */
 	uint32_t size;           /* body length */
 	uint32_t crc;            /* stored body CRC */
-	const uint8_t *body;     /* `size` bytes; valid until the next call */
+	uint32_t computed_crc;   /* body CRC as computed (entries and CDC_FAULT_BODY_CRC) */
+	uint32_t size_crc;       /* stored CRC of the size field (once read) */
+	uint32_t computed_size_crc; /* CRC of the size field as computed */
+	cdc_fault fault;         /* CDC_ITEM_ERROR: what was wrong; else CDC_FAULT_NONE */
+	const uint8_t *body;     /* `size` bytes; valid until the next call (also
+				  * for CDC_FAULT_BODY_CRC, NULL for other faults) */
 } cdc_entry_info;
 
 typedef struct cdc_item {
@@ -98,7 +116,21 @@ typedef struct cdc_segment_end {
 	cdc_end_reason reason;
 	uint64_t file_offset;    /* where reading stopped */
 	uint64_t logical_offset;
+	/* Set when reading stopped at a sync marker it could not use (reason
+	 * CDC_END_ERROR: CRC mismatch or `next` before the marker; or
+	 * CDC_END_TRUNCATED: `next` past the end of the file): the marker as
+	 * stored, and the CRC it should have. */
+	int bad_marker;
+	uint32_t marker_next, marker_crc, marker_computed_crc;
 } cdc_segment_end;
+
+#ifdef CDCTAIL_FUZZ
+/* Fuzz builds only (the Makefile's FUZZ_CFLAGS define CDCTAIL_FUZZ; release,
+ * ASan and unit-test builds never do): while non-zero, CRC mismatches of the
+ * descriptor, sync markers and entries are ignored, so that the fuzzer gets
+ * past them to the code they guard. A fuzz target sets it per input. */
+extern int cdc_fuzz_ignore_crc;
+#endif
 
 /* Opens and maps `path`, and checks its descriptor (version, CRC, params,
  * compression, that the header id equals the file name's when the name is a

@@ -143,14 +143,74 @@ static void dump_decoded(FILE *out, const cdc_mutation *m)
 	}
 }
 
+/* The listing of an entry the container layer refused (a CDC_ITEM_ERROR that
+ * is not a section's): where it is, what was checked and with what result,
+ * then the error line. A compressed section that does not decompress is
+ * listed as a section marked bad. */
+static void dump_bad_item(FILE *out, const cdc_entry_info *e, const cdc_dump_opts *opts,
+			  const char *errstr)
+{
+	switch (e->fault) {
+	case CDC_FAULT_SECTION:
+		fprintf(out, "  section file=%" PRIu64 " logical=%" PRIu64 "..%" PRIu64
+			" crc=ok bad=decompression\n", e->section_offset, e->offset, e->end);
+		break;
+	case CDC_FAULT_BODY_CRC:
+		fprintf(out, "    entry offset=%" PRIu64 " end=%" PRIu64 " size=%" PRIu32
+			" size_crc=ok crc=BAD stored=%08" PRIx32 " computed=%08" PRIx32 "\n",
+			e->offset, e->end, e->size, e->crc, e->computed_crc);
+		if (opts->hex_bodies && e->body) {
+			fputs("      body=", out);
+			put_hex(out, e->body, e->size);
+			fputc('\n', out);
+		}
+		break;
+	case CDC_FAULT_SIZE_CRC:
+		fprintf(out, "    entry offset=%" PRIu64 " size=%" PRIu32 " size_crc=BAD stored=%08" PRIx32
+			" computed=%08" PRIx32 " crc=unchecked\n",
+			e->offset, e->size, e->size_crc, e->computed_size_crc);
+		break;
+	case CDC_FAULT_PAST_END:
+		fprintf(out, "    entry offset=%" PRIu64 " size=%" PRIu32
+			" size_crc=ok crc=unchecked bad=past-section-end\n", e->offset, e->size);
+		break;
+	case CDC_FAULT_SIZE:
+		fprintf(out, "    entry offset=%" PRIu64 " size=%" PRIu32
+			" size_crc=unchecked crc=unchecked bad=size\n", e->offset, e->size);
+		break;
+	case CDC_FAULT_SHORT:
+		fprintf(out, "    entry offset=%" PRIu64 " size=%" PRIu32
+			" size_crc=unchecked crc=unchecked bad=header-past-section-end\n", e->offset, e->size);
+		break;
+	case CDC_FAULT_NONE:
+		break;
+	}
+	fprintf(out, "%serror offset=%" PRIu64 " \"%s\"\n", e->fault == CDC_FAULT_SECTION ? "  " : "    ",
+		e->offset, errstr);
+}
+
+/* The sync marker reading stopped at, when it could not be used. */
+static void dump_bad_marker(FILE *out, const cdc_segment_end *end)
+{
+	if (!end->bad_marker)
+		return;
+	if (end->marker_crc != end->marker_computed_crc)
+		fprintf(out, "  section file=%" PRIu64 " next=%" PRIu32 " crc=BAD stored=%08" PRIx32
+			" computed=%08" PRIx32 "\n", end->file_offset, end->marker_next, end->marker_crc,
+			end->marker_computed_crc);
+	else
+		fprintf(out, "  section file=%" PRIu64 " next=%" PRIu32 " crc=ok bad=%s\n", end->file_offset,
+			end->marker_next, end->reason == CDC_END_TRUNCATED ? "next-past-end-of-file" : "next-before-marker");
+}
+
 static void dump_entry(FILE *out, const cdc_segment *seg, const cdc_entry_info *e,
 		       const cdc_dump_opts *opts, cdc_decoder *dec, unsigned long *errors)
 {
 	char errstr[CDC_ERRSTR_SIZE], uuid[37];
 	cdc_mutation_head h;
 
-	fprintf(out, "    entry offset=%" PRIu64 " end=%" PRIu64 " size=%" PRIu32 " crc=%08" PRIx32,
-		e->offset, e->end, e->size, e->crc);
+	fprintf(out, "    entry offset=%" PRIu64 " end=%" PRIu64 " size=%" PRIu32 " size_crc=ok crc=ok",
+		e->offset, e->end, e->size);
 	if (cdc_mutation_peek(e->body, e->size, cdc_segment_descriptor(seg)->messaging_version,
 			      &h, errstr, sizeof(errstr)) == 0) {
 		cdc_uuid_format(h.table_id, uuid);
@@ -230,9 +290,9 @@ int cdc_dump_file(FILE *out, FILE *err, const char *path, const cdc_dump_opts *o
 		case CDC_ITEM_SECTION:
 			stats->sections++;
 			fprintf(out, "  section file=%" PRIu64 " next=%" PRIu64 " logical=%" PRIu64
-				"..%" PRIu64 " stored=%" PRIu32 " crc=%08" PRIx32 "\n",
+				"..%" PRIu64 " payload=%" PRIu32 " crc=ok\n",
 				it.section.file_offset, it.section.file_end, it.section.logical_start,
-				it.section.logical_end, it.section.stored_len, it.section.crc);
+				it.section.logical_end, it.section.stored_len);
 			break;
 		case CDC_ITEM_ENTRY:
 			entries++;
@@ -241,13 +301,14 @@ int cdc_dump_file(FILE *out, FILE *err, const char *path, const cdc_dump_opts *o
 			break;
 		case CDC_ITEM_ERROR:
 			errors++;
-			fprintf(out, "    error offset=%" PRIu64 " \"%s\"\n", it.entry.offset, errstr);
+			dump_bad_item(out, &it.entry, opts, errstr);
 			fprintf(err, "cdctail: %s\n", errstr);
 			rc = 1;
 			break;
 		}
 	}
 	end = cdc_segment_end_state(seg);
+	dump_bad_marker(out, &end);
 	if (r < 0) {
 		errors++;
 		fprintf(out, "  error \"%s\"\n", errstr);

@@ -28,6 +28,15 @@
 #define MIN_MUTATION_SIZE 10    /* CommitLogReader rejects smaller sizes */
 #define MAX_SECTION (256u << 20) /* larger than any commitlog_segment_size in use */
 
+/* A stored CRC that differs from the computed one. Fuzz builds (and only
+ * they: see segment.h) can ignore mismatches, to reach what lies behind. */
+#ifdef CDCTAIL_FUZZ
+int cdc_fuzz_ignore_crc;
+#define CRC_BAD(stored, computed) ((stored) != (computed) && !cdc_fuzz_ignore_crc)
+#else
+#define CRC_BAD(stored, computed) ((stored) != (computed))
+#endif
+
 struct cdc_segment {
 	char *path;
 	const char *base;           /* last path component of path */
@@ -262,7 +271,7 @@ static int read_descriptor(cdc_segment *s, char *errstr, size_t errlen)
 	crc = crc_int(crc, (uint32_t)((uint64_t)s->desc.id >> 32));
 	crc = crc_int(crc, plen);
 	crc = libdeflate_crc32(crc, p + HEADER_FIXED, plen);
-	if (crc != stored)
+	if (CRC_BAD(stored, crc))
 		return cdc_error(errstr, errlen,
 				 "%s: offset %" PRIu32 ": descriptor CRC mismatch (stored %08" PRIx32 ", computed %08" PRIx32 ")",
 				 s->path, HEADER_FIXED + plen, stored, crc);
@@ -414,10 +423,20 @@ static int stop(cdc_segment *s, cdc_end_reason r, uint64_t file_off, uint64_t lo
 {
 	s->done = 1;
 	s->in_section = 0;
+	memset(&s->end, 0, sizeof(s->end));
 	s->end.reason = r;
 	s->end.file_offset = file_off;
 	s->end.logical_offset = logical_off;
 	return 0;
+}
+
+/* Records the sync marker reading stopped at (after stop() or fail()). */
+static void stopped_at_marker(cdc_segment *s, uint32_t next, uint32_t stored, uint32_t want)
+{
+	s->end.bad_marker = 1;
+	s->end.marker_next = next;
+	s->end.marker_crc = stored;
+	s->end.marker_computed_crc = want;
 }
 
 static int fail(cdc_segment *s, uint64_t file_off, uint64_t logical_off)
@@ -545,26 +564,32 @@ static int open_section(cdc_segment *s, cdc_item *item, char *errstr, size_t err
 	next = be32(p);
 	stored = be32(p + 4);
 	want = marker_crc(s->desc.id, (uint32_t)off);
-	if (stored != want) {
-		if (next == 0 && stored == 0)
-			return stop(s, CDC_END_MARKER, off, s->lmarker);
+	if (stored != want && next == 0 && stored == 0)
+		return stop(s, CDC_END_MARKER, off, s->lmarker);
+	if (CRC_BAD(stored, want)) {
 		cdc_error(errstr, errlen,
 			  "%s: offset %" PRIu64 ": sync marker CRC mismatch (stored %08" PRIx32 ", computed %08" PRIx32 ", next %" PRIu32 "); the end-of-data marker should be all zero",
 			  s->path, off, stored, want, next);
-		return fail(s, off, s->lmarker);
+		fail(s, off, s->lmarker);
+		stopped_at_marker(s, next, stored, want);
+		return -1;
 	}
 	if (next & 0x80000000u || next < off + CDC_SYNC_MARKER_SIZE) {
 		cdc_error(errstr, errlen,
 			  "%s: offset %" PRIu64 ": sync marker points back to %" PRIu32 " (expected at least %" PRIu64 ")",
 			  s->path, off, next, off + CDC_SYNC_MARKER_SIZE);
-		return fail(s, off, s->lmarker);
+		fail(s, off, s->lmarker);
+		stopped_at_marker(s, next, stored, want);
+		return -1;
 	}
 	if (next > s->len) {
 		/* CRC good, data missing: a torn tail, or a file still growing. */
 		snprintf(errstr, errlen,
 			 "%s: offset %" PRIu64 ": sync section ends at %" PRIu32 ", past the end of the file (%zu bytes)",
 			 s->path, off, next, s->len);
-		return stop(s, CDC_END_TRUNCATED, off, s->lmarker);
+		stop(s, CDC_END_TRUNCATED, off, s->lmarker);
+		stopped_at_marker(s, next, stored, want);
+		return 0;
 	}
 
 	memset(item, 0, sizeof(*item));
@@ -601,7 +626,9 @@ static int open_section(cdc_segment *s, cdc_item *item, char *errstr, size_t err
 				 s->path, off, cdc_compression_name(s->desc.compression), why);
 			memset(item, 0, sizeof(*item));
 			item->kind = CDC_ITEM_ERROR;
+			item->entry.fault = CDC_FAULT_SECTION;
 			item->entry.offset = lstart;
+			item->entry.end = lend;
 			item->entry.section_offset = off;
 			s->marker = next;
 			s->lmarker = lend;
@@ -634,6 +661,7 @@ static int read_entry(cdc_segment *s, cdc_item *item, char *errstr, size_t errle
 	const uint8_t *p;
 	uint32_t size, crc_size, crc_all, c;
 	const char *why;
+	cdc_fault fault;
 
 	if (s->pos >= s->cur.logical_end)
 		return 3; /* also an empty compressed section, whose s->sec is NULL */
@@ -651,38 +679,50 @@ static int read_entry(cdc_segment *s, cdc_item *item, char *errstr, size_t errle
 	item->entry.size = size;
 	if (size < MIN_MUTATION_SIZE || size > INT32_MAX) {
 		why = "invalid mutation size";
+		fault = CDC_FAULT_SIZE;
 		goto skip_section;
 	}
 	if (left < 8) {
 		why = "entry header runs past the section end";
+		fault = CDC_FAULT_SHORT;
 		goto skip_section;
 	}
 	crc_size = be32(p + 4);
 	c = crc_int(0, size);
-	if (c != crc_size) {
-		why = "entry size CRC mismatch";
-		goto skip_section;
+	item->entry.size_crc = crc_size;
+	item->entry.computed_size_crc = c;
+	if (CRC_BAD(crc_size, c)) {
+		snprintf(errstr, errlen,
+			 "%s: offset %" PRIu64 " (section at %" PRIu64 "): entry size CRC mismatch (stored %08" PRIx32 ", computed %08" PRIx32 ", size %" PRIu32 ", %" PRIu64 " bytes left in the section); rest of the section skipped",
+			 s->path, at, s->cur.file_offset, crc_size, c, size, left);
+		item->entry.fault = CDC_FAULT_SIZE_CRC;
+		close_section(s);
+		return 2;
 	}
 	if ((uint64_t)size + CDC_ENTRY_OVERHEAD > left) {
 		why = "entry runs past the section end";
+		fault = CDC_FAULT_PAST_END;
 		goto skip_section;
 	}
 	crc_all = be32(p + 8 + size);
 	c = libdeflate_crc32(c, p + 8, size);
 	item->entry.end = at + size + CDC_ENTRY_OVERHEAD;
 	item->entry.crc = crc_all;
+	item->entry.computed_crc = c;
+	item->entry.body = p + 8;
 	s->pos = item->entry.end;
-	if (c != crc_all) {
+	if (CRC_BAD(crc_all, c)) {
 		snprintf(errstr, errlen,
 			 "%s: offset %" PRIu64 " (section at %" PRIu64 "): entry body CRC mismatch (stored %08" PRIx32 ", computed %08" PRIx32 ", size %" PRIu32 "); entry skipped",
 			 s->path, at, s->cur.file_offset, crc_all, c, size);
+		item->entry.fault = CDC_FAULT_BODY_CRC;
 		return 2;
 	}
 	item->kind = CDC_ITEM_ENTRY;
-	item->entry.body = p + 8;
 	return 1;
 
 skip_section:
+	item->entry.fault = fault;
 	snprintf(errstr, errlen,
 		 "%s: offset %" PRIu64 " (section at %" PRIu64 "): %s (size %" PRIu32 ", %" PRIu64 " bytes left in the section); rest of the section skipped",
 		 s->path, at, s->cur.file_offset, why, size, left);
