@@ -348,7 +348,7 @@ int cdc_segment_open(cdc_segment **out, const char *path, char *errstr, size_t e
 	*out = NULL;
 	if (!s)
 		return cdc_error(errstr, errlen, "%s: out of memory", path);
-	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (s->fd < 0) {
 		cdc_error(errstr, errlen, "%s: open: %s", path, strerror(errno));
 		cdc_segment_destroy(s);
@@ -787,7 +787,7 @@ int cdc_index_read(const char *path, cdc_index *out, char *errstr, size_t errlen
 {
 	char buf[128];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
 		return cdc_error(errstr, errlen, "%s: open: %s", path, strerror(errno));
