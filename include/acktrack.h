@@ -11,7 +11,10 @@
 
 typedef struct cdc_acktrack cdc_acktrack;
 
-/* A tracker for one segment whose already-safe position is `start`. */
+/* A tracker for one segment whose already-safe position is `start`. Each
+ * tracker gets a generation no other tracker of this process has, so the
+ * acks of messages sent before a re-read (an earlier tracker of the same
+ * segment, whose seqs restarted at 0) cannot be credited to this one. */
 cdc_acktrack *cdc_acktrack_new(int64_t segment_id, uint64_t start);
 void cdc_acktrack_destroy(cdc_acktrack *t);
 
@@ -21,10 +24,14 @@ void cdc_acktrack_destroy(cdc_acktrack *t);
  * Returns 0, or -1 on a position going backwards or out of memory. */
 int cdc_acktrack_add(cdc_acktrack *t, uint64_t end, uint32_t messages, uint64_t *seq);
 
-/* One message of entry `seq` was delivered (ok) or definitively failed.
- * A failure pins the safe position before that entry for good. Unknown or
- * surplus acks are ignored and counted. */
-void cdc_acktrack_ack(cdc_acktrack *t, uint64_t seq, int ok);
+/* One message of entry `seq` of tracker `generation` was delivered (ok) or
+ * definitively failed. A failure pins the safe position before that entry
+ * for good. Acks of another generation (stale: sent before a re-read),
+ * unknown or surplus ones are ignored and counted. */
+void cdc_acktrack_ack(cdc_acktrack *t, uint64_t generation, uint64_t seq, int ok);
+
+/* This tracker's generation: goes into every message tag with the seq. */
+uint64_t cdc_acktrack_generation(const cdc_acktrack *t);
 
 /* The end of the longest fully acknowledged prefix (start if none). */
 uint64_t cdc_acktrack_safe(const cdc_acktrack *t);

@@ -37,6 +37,12 @@ size_t cdc_checkpoint_count(const cdc_checkpoint *c);
 int cdc_checkpoint_at(const cdc_checkpoint *c, size_t i, int64_t *segment_id, uint64_t *position,
 		      int *finished);
 
+/* The write time (µs) of the newest event acknowledged, kept for the lag
+ * metric across restarts; 0 when never recorded. Setting it only moves it
+ * forward: returns 1 when it changed (the file needs saving), else 0. */
+int64_t cdc_checkpoint_acked_ts(const cdc_checkpoint *c);
+int cdc_checkpoint_set_acked_ts(cdc_checkpoint *c, int64_t ts);
+
 /* Writes the checkpoint durably (see above). Returns 0, or -1 with errstr. */
 int cdc_checkpoint_save(cdc_checkpoint *c, char *errstr, size_t errlen);
 

@@ -41,4 +41,11 @@ int cdc_config_kafka_props(const cdc_config *c, const char **props, size_t max);
  * 0, or -1 with errstr naming the first unknown key. */
 int cdc_config_check(const cdc_config *c, const char *const *known, char *errstr, size_t errlen);
 
+/* Refuses kafka.* settings that would give up the at-least-once and
+ * per-key order guarantees cdctail's defaults (acks=all, the idempotent
+ * producer) give: kafka.acks or kafka.request.required.acks other than all
+ * or -1, kafka.enable.idempotence other than true; unless
+ * allow_unsafe_kafka = true. 0, or -1 with errstr naming the key. */
+int cdc_config_check_kafka(const cdc_config *c, char *errstr, size_t errlen);
+
 #endif

@@ -138,6 +138,13 @@ extern int cdc_fuzz_ignore_crc;
  * offset. The caller destroys the segment. */
 int cdc_segment_open(cdc_segment **out, const char *path, char *errstr, size_t errlen);
 
+/* Flags of the _ex opens: CDC_OPEN_NOFOLLOW refuses a path that is a
+ * symlink (O_NOFOLLOW), for files `run` found in cdc_raw (a symlink swapped
+ * in after the listing is not followed out of it). A path given on the
+ * command line is followed, as every tool does. */
+#define CDC_OPEN_NOFOLLOW 1
+int cdc_segment_open_ex(cdc_segment **out, const char *path, int flags, char *errstr, size_t errlen);
+
 /* Like cdc_segment_open, over a caller-owned buffer that must outlive the
  * segment. `name` is used in messages and, when it is a segment file name,
  * checked against the header id. For fuzzing and tests. */
@@ -198,6 +205,7 @@ int cdc_index_parse(const char *text, size_t len, cdc_index *out, const char *na
 
 /* Reads and parses the index file at `path`. */
 int cdc_index_read(const char *path, cdc_index *out, char *errstr, size_t errlen);
+int cdc_index_read_ex(const char *path, int flags, cdc_index *out, char *errstr, size_t errlen);
 
 /* Writes into buf the index file name that goes with the segment at `path`
  * (same directory, `<segment name without .log>_cdc.idx`). -1 if it does not fit. */

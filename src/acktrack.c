@@ -11,6 +11,7 @@ typedef struct pending {
 /* The outstanding entries form a ring: seq `base` sits at index `head`. */
 struct cdc_acktrack {
 	int64_t segment;
+	uint64_t generation; /* unique per tracker: tags of another one are stale */
 	uint64_t safe, last_end;
 	uint64_t base;       /* seq of the oldest outstanding entry */
 	pending *ring;
@@ -19,12 +20,17 @@ struct cdc_acktrack {
 	uint64_t stray;
 };
 
+/* The last generation handed out; trackers live in one thread (delivery
+ * reports are served by the thread that polls). */
+static uint64_t last_generation;
+
 cdc_acktrack *cdc_acktrack_new(int64_t segment_id, uint64_t start)
 {
 	cdc_acktrack *t = calloc(1, sizeof(*t));
 
 	if (t) {
 		t->segment = segment_id;
+		t->generation = ++last_generation;
 		t->safe = t->last_end = start;
 	}
 	return t;
@@ -88,11 +94,11 @@ int cdc_acktrack_add(cdc_acktrack *t, uint64_t end, uint32_t messages, uint64_t 
 	return 0;
 }
 
-void cdc_acktrack_ack(cdc_acktrack *t, uint64_t seq, int ok)
+void cdc_acktrack_ack(cdc_acktrack *t, uint64_t generation, uint64_t seq, int ok)
 {
 	pending *p;
 
-	if (seq < t->base || seq - t->base >= t->count) {
+	if (generation != t->generation || seq < t->base || seq - t->base >= t->count) {
 		t->stray++;
 		return;
 	}
@@ -127,6 +133,11 @@ int cdc_acktrack_failed(const cdc_acktrack *t)
 uint64_t cdc_acktrack_stray(const cdc_acktrack *t)
 {
 	return t->stray;
+}
+
+uint64_t cdc_acktrack_generation(const cdc_acktrack *t)
+{
+	return t->generation;
 }
 
 int64_t cdc_acktrack_segment(const cdc_acktrack *t)

@@ -24,6 +24,7 @@ struct cdc_checkpoint {
 	char *dir, *path, *tmp;
 	rec *v;          /* sorted by id */
 	size_t n, cap;
+	int64_t acked_ts; /* write time of the newest event acknowledged, µs; 0 unknown */
 };
 
 static char *join(const char *dir, const char *name)
@@ -120,7 +121,21 @@ int cdc_checkpoint_at(const cdc_checkpoint *c, size_t i, int64_t *segment_id, ui
 	return 0;
 }
 
-/* Parses the file text: magic, "segment ID POS FIN" lines, "end N CRC". */
+int64_t cdc_checkpoint_acked_ts(const cdc_checkpoint *c)
+{
+	return c->acked_ts;
+}
+
+int cdc_checkpoint_set_acked_ts(cdc_checkpoint *c, int64_t ts)
+{
+	if (ts <= c->acked_ts)
+		return 0;
+	c->acked_ts = ts;
+	return 1;
+}
+
+/* Parses the file text: magic, "segment ID POS FIN" lines, an optional
+ * "acked_ts TS", "end N CRC". */
 static int parse(cdc_checkpoint *c, const char *text, size_t len, char *errstr, size_t errlen)
 {
 	const char *p = text, *end = text + len;
@@ -133,7 +148,7 @@ static int parse(cdc_checkpoint *c, const char *text, size_t len, char *errstr, 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		char buf[128];
-		int64_t id;
+		int64_t id, ts;
 		uint64_t pos;
 		unsigned long n;
 		unsigned fin, crc;
@@ -149,6 +164,8 @@ static int parse(cdc_checkpoint *c, const char *text, size_t len, char *errstr, 
 			if (cdc_checkpoint_set(c, id, pos, (int)fin) != 0)
 				return cdc_error(errstr, errlen, "%s: out of memory", c->path);
 			count++;
+		} else if (sscanf(buf, "acked_ts %" SCNd64 "%n", &ts, &used) == 1 && used == (int)(nl - p) && ts >= 0) {
+			c->acked_ts = ts;
 		} else if (sscanf(buf, "end %lu %x%n", &n, &crc, &used) == 2 && used == (int)(nl - p)) {
 			uint32_t want = (uint32_t)crc32(0, (const unsigned char *)text, (uInt)(p - text));
 
@@ -255,6 +272,8 @@ int cdc_checkpoint_save(cdc_checkpoint *c, char *errstr, size_t errlen)
 	for (i = 0; i < c->n; i++)
 		len += (size_t)snprintf(text + len, cap - len, "segment %" PRId64 " %" PRIu64 " %d\n",
 					c->v[i].id, c->v[i].position, c->v[i].finished);
+	if (c->acked_ts)
+		len += (size_t)snprintf(text + len, cap - len, "acked_ts %" PRId64 "\n", c->acked_ts);
 	len += (size_t)snprintf(text + len, cap - len, "end %zu %08x\n", c->n,
 				(unsigned)crc32(0, (const unsigned char *)text, (uInt)len));
 	fd = open(c->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

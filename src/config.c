@@ -248,3 +248,37 @@ int cdc_config_check(const cdc_config *c, const char *const *known, char *errstr
 	}
 	return 0;
 }
+
+/* Case-insensitive equality of two NUL-terminated strings. */
+static int same(const char *a, const char *b)
+{
+	while (*a && tolower((unsigned char)*a) == tolower((unsigned char)*b))
+		a++, b++;
+	return tolower((unsigned char)*a) == tolower((unsigned char)*b);
+}
+
+int cdc_config_check_kafka(const cdc_config *c, char *errstr, size_t errlen)
+{
+	static const char *const acks_keys[] = { "kafka.acks", "kafka.request.required.acks", NULL };
+	const char *unsafe = cdc_config_get(c, "allow_unsafe_kafka", "false"), *v;
+	int i;
+
+	if (strcmp(unsafe, "true") == 0)
+		return 0;
+	if (strcmp(unsafe, "false") != 0)
+		return cdc_error(errstr, errlen, "allow_unsafe_kafka = %s: true or false", unsafe);
+	for (i = 0; acks_keys[i]; i++) {
+		v = cdc_config_get(c, acks_keys[i], NULL);
+		if (v && !same(v, "all") && strcmp(v, "-1") != 0)
+			return cdc_error(errstr, errlen,
+					 "%s = %s: only all (-1) is at-least-once (a message acknowledged by fewer "
+					 "replicas can be lost with its leader); set allow_unsafe_kafka = true to accept that",
+					 acks_keys[i], v);
+	}
+	v = cdc_config_get(c, "kafka.enable.idempotence", NULL);
+	if (v && !same(v, "true") && !same(v, "t") && strcmp(v, "1") != 0)
+		return cdc_error(errstr, errlen,
+				 "kafka.enable.idempotence = %s: without the idempotent producer a retry can reorder "
+				 "a partition key's changes; set allow_unsafe_kafka = true to accept that", v);
+	return 0;
+}

@@ -100,20 +100,21 @@ typedef struct sink_ctx {
 	cdc_eventer *ev;
 	const cdc_replay_opts *o;
 	int64_t segment_id;
-	uint64_t seq;
+	uint64_t seq, offset;       /* offset: of the entry being emitted */
 	char topic[512];
 } sink_ctx;
 
-static void on_delivery(void *opaque, const cdc_msg_tag *tag, int ok, const char *err)
+static void on_delivery(void *opaque, const cdc_msg_tag *tag, const cdc_delivery *d)
 {
 	sink_ctx *s = opaque;
 
-	(void)tag;
-	if (ok) {
+	if (d->status == CDC_DELIVERED) {
 		s->delivered++;
 	} else {
-		if (!s->failed)
-			fprintf(stderr, "cdctail: kafka delivery failed: %s\n", err ? err : "?");
+		if (!s->failed || d->status == CDC_REJECTED)
+			fprintf(stderr, "cdctail: kafka delivery failed%s: segment %" PRId64 " entry at offset %" PRIu64 ": %s\n",
+				d->status == CDC_REJECTED ? " (Kafka will not accept it)" : "", tag->segment_id, tag->offset,
+				d->err ? d->err : "?");
 		s->failed++;
 	}
 }
@@ -169,7 +170,7 @@ static int write_line(void *opaque, const cdc_update *u, const char *json, size_
 {
 	sink_ctx *s = opaque;
 	char err[CDC_ERRSTR_SIZE];
-	cdc_msg_tag tag = { s->segment_id, s->seq++, cdc_eventer_ts(s->ev) };
+	cdc_msg_tag tag = { .segment_id = s->segment_id, .seq = s->seq++, .offset = s->offset, .ts = cdc_eventer_ts(s->ev) };
 	const char *key;
 	size_t keylen;
 	int64_t ts = cdc_eventer_ts(s->ev);
@@ -258,6 +259,7 @@ static int replay_one(const cdc_replay_opts *o, const char *path, cdc_decoder *d
 			continue;
 		st->entries++;
 		src.entry_offset = it.entry.offset;
+		sink->offset = it.entry.offset;
 		rc = cdc_decode(dec, it.entry.body, it.entry.size, d->messaging_version, &m, errstr, sizeof(errstr));
 		if (rc == CDC_DECODE_UNKNOWN_TABLE) {
 			st->unknown_table_entries++;

@@ -352,12 +352,17 @@ static int map_file(cdc_segment *s, char *errstr, size_t errlen)
 
 int cdc_segment_open(cdc_segment **out, const char *path, char *errstr, size_t errlen)
 {
+	return cdc_segment_open_ex(out, path, 0, errstr, errlen);
+}
+
+int cdc_segment_open_ex(cdc_segment **out, const char *path, int flags, char *errstr, size_t errlen)
+{
 	cdc_segment *s = segment_alloc(path);
 
 	*out = NULL;
 	if (!s)
 		return cdc_error(errstr, errlen, "%s: out of memory", path);
-	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	s->fd = open(path, O_RDONLY | O_CLOEXEC | (flags & CDC_OPEN_NOFOLLOW ? O_NOFOLLOW : 0));
 	if (s->fd < 0) {
 		cdc_error(errstr, errlen, "%s: open: %s", path, strerror(errno));
 		cdc_segment_destroy(s);
@@ -825,9 +830,14 @@ int cdc_index_parse(const char *text, size_t len, cdc_index *out, const char *na
 
 int cdc_index_read(const char *path, cdc_index *out, char *errstr, size_t errlen)
 {
+	return cdc_index_read_ex(path, 0, out, errstr, errlen);
+}
+
+int cdc_index_read_ex(const char *path, int flags, cdc_index *out, char *errstr, size_t errlen)
+{
 	char buf[128];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | (flags & CDC_OPEN_NOFOLLOW ? O_NOFOLLOW : 0));
 
 	if (fd < 0)
 		return cdc_error(errstr, errlen, "%s: open: %s", path, strerror(errno));

@@ -20,17 +20,43 @@ struct cdc_sink {
 	char fatal[512];
 };
 
+int cdc_sink_error_is_permanent(int err)
+{
+	switch ((rd_kafka_resp_err_t)err) {
+	case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:      /* larger than message.max.bytes (producev)
+							 * or the topic's max.message.bytes (broker) */
+	case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+	case RD_KAFKA_RESP_ERR_INVALID_RECORD:          /* the broker's validation refused it */
+	case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:         /* not a legal topic name */
+	case RD_KAFKA_RESP_ERR__INVALID_ARG:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Hands one message's fate to the caller's callback. */
+static void report(cdc_sink *s, const cdc_msg_tag *tag, cdc_delivery_status st, const char *err,
+		   const char *topic, const void *key, size_t keylen, const void *payload, size_t len)
+{
+	cdc_delivery d = { st, err, topic, key, payload, keylen, len };
+
+	s->fn(s->opaque, tag, &d);
+}
+
 /* The only place a Kafka message's fate is decided. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	cdc_sink *s = opaque;
 	cdc_msg_tag *tag = m->_private;
+	cdc_delivery_status st = m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? CDC_DELIVERED
+				 : cdc_sink_error_is_permanent(m->err) ? CDC_REJECTED : CDC_FAILED;
 
 	(void)rk;
 	s->in_flight--;
 	if (tag) {
-		s->fn(s->opaque, tag, m->err == RD_KAFKA_RESP_ERR_NO_ERROR,
-		      m->err ? rd_kafka_err2str(m->err) : NULL);
+		report(s, tag, st, m->err ? rd_kafka_err2str(m->err) : NULL, m->rkt ? rd_kafka_topic_name(m->rkt) : "",
+		       m->key, m->key_len, m->payload, m->len);
 		free(tag);
 	}
 }
@@ -49,15 +75,59 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	}
 }
 
-int cdc_sink_kafka_new(cdc_sink **out, const char *const *props, size_t max_in_flight,
-		       cdc_delivery_fn fn, void *opaque, char *errstr, size_t errlen)
+/* Sets our defaults, then every "key=value" of props, on conf: 0, or -1
+ * with librdkafka's message. */
+static int apply_props(rd_kafka_conf_t *conf, const char *const *props, char *errstr, size_t errlen)
 {
 	static const char *defaults[] = { "enable.idempotence=true", "acks=all", NULL };
 	const char *const *lists[2] = { defaults, props };
+	char kerr[512];
+	int l, i;
+
+	for (l = 0; l < 2; l++) {
+		for (i = 0; lists[l] && lists[l][i]; i++) {
+			char kv[1024], *eq;
+
+			snprintf(kv, sizeof(kv), "%s", lists[l][i]);
+			eq = strchr(kv, '=');
+			if (!eq)
+				return cdc_error(errstr, errlen, "kafka property '%s' is not key=value", kv);
+			*eq = '\0';
+			if (rd_kafka_conf_set(conf, kv, eq + 1, kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK)
+				return cdc_error(errstr, errlen, "kafka property %s: %s", kv, kerr);
+		}
+	}
+	return 0;
+}
+
+int cdc_sink_kafka_check(const char *const *props, char *errstr, size_t errlen)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_t *rk;
+	char kerr[512];
+
+	if (!conf)
+		return cdc_error(errstr, errlen, "out of memory");
+	if (apply_props(conf, props, errstr, errlen) != 0) {
+		rd_kafka_conf_destroy(conf);
+		return -1;
+	}
+	/* what only the producer checks (settings that contradict each other) */
+	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr));
+	if (!rk) {
+		rd_kafka_conf_destroy(conf);
+		return cdc_error(errstr, errlen, "kafka producer: %s", kerr);
+	}
+	rd_kafka_destroy(rk);
+	return 0;
+}
+
+int cdc_sink_kafka_new(cdc_sink **out, const char *const *props, size_t max_in_flight,
+		       cdc_delivery_fn fn, void *opaque, char *errstr, size_t errlen)
+{
 	cdc_sink *s = calloc(1, sizeof(*s));
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char kerr[512];
-	int l, i;
 
 	*out = NULL;
 	if (!s || !conf) {
@@ -66,30 +136,17 @@ int cdc_sink_kafka_new(cdc_sink **out, const char *const *props, size_t max_in_f
 			rd_kafka_conf_destroy(conf);
 		return cdc_error(errstr, errlen, "out of memory");
 	}
-	for (l = 0; l < 2; l++) {
-		for (i = 0; lists[l] && lists[l][i]; i++) {
-			char kv[1024], *eq;
-
-			snprintf(kv, sizeof(kv), "%s", lists[l][i]);
-			eq = strchr(kv, '=');
-			if (!eq) {
-				rd_kafka_conf_destroy(conf);
-				free(s);
-				return cdc_error(errstr, errlen, "kafka property '%s' is not key=value", kv);
-			}
-			*eq = '\0';
-			if (rd_kafka_conf_set(conf, kv, eq + 1, kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK) {
-				rd_kafka_conf_destroy(conf);
-				free(s);
-				return cdc_error(errstr, errlen, "kafka property %s: %s", kv, kerr);
-			}
-		}
+	if (apply_props(conf, props, errstr, errlen) != 0) {
+		rd_kafka_conf_destroy(conf);
+		free(s);
+		return -1;
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_error);
 	rd_kafka_conf_set_opaque(conf, s);
 	s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr));
-	if (!s->rk) {
+	if (!s->rk) { /* conf is the caller's again */
+		rd_kafka_conf_destroy(conf);
 		free(s);
 		return cdc_error(errstr, errlen, "kafka producer: %s", kerr);
 	}
@@ -133,7 +190,8 @@ int cdc_sink_produce(cdc_sink *s, const char *topic, const void *key, size_t key
 	if (!s->rk) {
 		int ok = fwrite(payload, 1, len, s->file) == len && fputc('\n', s->file) != EOF;
 
-		s->fn(s->opaque, tag, ok, ok ? NULL : "write failed");
+		report(s, tag, ok ? CDC_DELIVERED : CDC_FAILED, ok ? NULL : "write failed", topic, key, keylen,
+		       payload, len);
 		return ok ? 0 : cdc_error(errstr, errlen, "writing events failed");
 	}
 	if (s->fatal[0])
@@ -153,6 +211,10 @@ int cdc_sink_produce(cdc_sink *s, const char *topic, const void *key, size_t key
 	}
 	if (err) {
 		free(copy);
+		if (cdc_sink_error_is_permanent(err)) { /* never accepted: the caller decides what to do */
+			report(s, tag, CDC_REJECTED, rd_kafka_err2str(err), topic, key, keylen, payload, len);
+			return 0;
+		}
 		return cdc_error(errstr, errlen, "kafka produce to %s: %s", topic, rd_kafka_err2str(err));
 	}
 	s->in_flight++;
@@ -202,10 +264,12 @@ void cdc_sink_destroy(cdc_sink *s)
 	if (!s)
 		return;
 	if (s->rk) {
-		/* whatever is still undelivered gets a failed delivery report */
-		rd_kafka_flush(s->rk, 10000);
+		/* whatever is still undelivered gets a failed delivery report, now,
+		 * while the caller's state is still there (the caller flushed
+		 * before, as long as it chose to wait) */
 		rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-		rd_kafka_poll(s->rk, 0);
+		for (int i = 0; i < 100 && s->in_flight > 0; i++)
+			rd_kafka_poll(s->rk, i ? 10 : 0);
 		rd_kafka_destroy(s->rk);
 	}
 	if (s->own_file && s->file)

@@ -5,8 +5,14 @@
 # finished segment, nothing beyond the idx offset is read early, the segment
 # is removed only after COMPLETED, a damaged segment is quarantined and the
 # service goes on, symlinks are left alone, a second service on the same
-# state_dir is refused, SIGHUP reopens the log, systemd's READY/STATUS/
-# WATCHDOG/STOPPING arrive on $NOTIFY_SOCKET, SIGTERM exits 0.
+# state_dir is refused, the metrics textfile's series and values, SIGHUP
+# reopens the log, keeps running on a bad configuration and applies a good
+# one, systemd's READY/STATUS/WATCHDOG/STOPPING arrive on $NOTIFY_SOCKET (READY
+# also while the schema is awaited), SIGTERM exits 0. Then, each with its own
+# state: segments without _cdc.idx (docs/run.md), SIGTERM with messages in
+# flight to an unreachable Kafka (ASan build), messages Kafka refuses going
+# to the dead-letter file (librdkafka's mock cluster), unsafe kafka.acks /
+# enable.idempotence refused.
 . "$(dirname "$0")/lib.sh"
 
 fx=fixtures/5.0/seed
@@ -26,8 +32,9 @@ offs = sorted(json.loads(l)["source"]["offset"] for l in open(sys.argv[1]))
 mid = offs[len(offs) // 2]
 print(min(int(x) for x in sys.argv[2:] if int(x) > mid))' "$TMP/want" "${secs[@]}")
 
-# systemd's notify socket
-python3 - "$TMP/notify.sock" "$TMP/notify.log" <<'PY' &
+# systemd's notify socket: listen SOCKET LOG (until STOPPING=1); sets $npid
+listen() {
+	python3 - "$1" "$2" <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
@@ -38,9 +45,15 @@ with open(sys.argv[2], "a") as f:
         if "STOPPING=1" in m:
             break
 PY
-npid=$!
-at_exit "kill $npid 2>/dev/null"
-for i in $(seq 1 50); do [ -S "$TMP/notify.sock" ] && break; sleep 0.1; done
+	npid=$!
+	at_exit "kill $npid 2>/dev/null"
+	for i in $(seq 1 50); do [ -S "$1" ] && break; sleep 0.1; done
+}
+# metric NAME[{labels}] FILE: the value of one series ("" when absent)
+metric() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
+# wait_for SECONDS CMD...: until CMD succeeds (polling every 0.1 s)
+wait_for() { local n=$(( $1 * 10 )); shift; while [ $n -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done; return 1; }
+listen "$TMP/notify.sock" "$TMP/notify.log"
 
 cat >"$TMP/run.conf" <<EOF
 cdc_raw = $raw
@@ -73,6 +86,10 @@ first=$(python3 -c '
 import json, sys
 print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["source"]["offset"] < int(sys.argv[2])))' "$TMP/want" "$half")
 check "run: only the synced part is read: $n1 events (want $first of $want)" [ "$n1" = "$first" -a "$first" -gt 0 -a "$first" -lt "$want" ]
+sleep 0.3
+raw_bytes=$(find "$raw" -maxdepth 1 -type f \( -name 'CommitLog-*.log' -o -name '*_cdc.idx' \) -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+check "run: metrics while the segment is pending: 1 pending, cdc_raw $(metric cdctail_cdc_raw_bytes "$TMP/m.prom") bytes (want $raw_bytes), 1 decode error (the damaged segment)" \
+	sh -c "[ '$(metric cdctail_segments_pending "$TMP/m.prom")' = 1 ] && [ '$(metric cdctail_cdc_raw_bytes "$TMP/m.prom")' = '$raw_bytes' ] && [ '$(metric cdctail_decode_errors_total "$TMP/m.prom")' = 1 ]"
 "$CDCTAIL" run --config "$TMP/run.conf" 2>"$TMP/second.err"
 src=$?
 check "run: a second service on the same state_dir is refused (exit $src)" sh -c "[ $src = 1 ] && grep -q 'another cdctail run' '$TMP/run.log'"
@@ -89,17 +106,64 @@ check "run: the damaged segment is quarantined with its idx" \
 	sh -c "[ -f '$TMP/state/quarantine/CommitLog-7-2.log' -a -f '$TMP/state/quarantine/CommitLog-7-2_cdc.idx' -a ! -e '$raw/CommitLog-7-2.log' ] && grep -q 'CommitLog-7-2.log.*quarantined' '$TMP/run.log'"
 check "run: the symlink and its target are untouched" [ -L "$raw/CommitLog-7-1.log" -a -f "$TMP/outside.log" ]
 sleep 0.5
-check "run: metrics say 1 segment done, 1 quarantined" \
-	sh -c "grep -q '^cdctail_segments_done_total 1' '$TMP/m.prom' && grep -q '^cdctail_segments_quarantined_total 1' '$TMP/m.prom'"
+check "run: metrics say 1 segment done, 1 quarantined, 0 pending" \
+	sh -c "grep -q '^cdctail_segments_done_total 1' '$TMP/m.prom' && grep -q '^cdctail_segments_quarantined_total 1' '$TMP/m.prom' && grep -q '^cdctail_segments_pending 0' '$TMP/m.prom'"
+# events by table and op: counted when written (acknowledged), equal to the events of the segment
+check "run: cdctail_events_total by table and op equals the segment's events" python3 - "$TMP/want" "$TMP/m.prom" <<'PY'
+import collections, json, re, sys
+want = collections.Counter()
+for l in open(sys.argv[1]):
+    e = json.loads(l); want[(e["keyspace"], e["table"], e["op"])] += 1
+got = {}
+for l in open(sys.argv[2]):
+    m = re.match(r'cdctail_events_total\{keyspace="([^"]*)",table="([^"]*)",op="([^"]*)"\} (\d+)$', l)
+    if m:
+        got[m.group(1, 2, 3)] = int(m.group(4))
+got = {k: v for k, v in got.items() if v}
+print("# %d series, %d events; want %d series, %d events" % (len(got), sum(got.values()), len(want), sum(want.values())))
+sys.exit(0 if got == dict(want) else 1)
+PY
+newest=$(python3 -c 'import json, sys; print(max(json.loads(l)["ts"] for l in open(sys.argv[1])))' "$TMP/want")
+lag=$(metric cdctail_lag_seconds "$TMP/m.prom")
+check "run: lag $lag s is now minus the newest written event's write time; no delivery errors, dead letters or re-reads" \
+	python3 -c 'import sys, time; lag, newest = float(sys.argv[1]), int(sys.argv[2]); d = time.time() - newest / 1e6 - lag; sys.exit(0 if -1 < d < 3 and all(a == "0" for a in sys.argv[3:]) else 1)' \
+	"${lag:-x}" "$newest" "$(metric cdctail_delivery_errors_total "$TMP/m.prom")" "$(metric cdctail_dead_letter_total "$TMP/m.prom")" "$(metric cdctail_rereads_total "$TMP/m.prom")"
+check "run: rescans and inotify overflows are exported" \
+	sh -c "[ '$(metric cdctail_rescans_total "$TMP/m.prom")' -ge 1 ] && [ -n '$(metric cdctail_inotify_overflows_total "$TMP/m.prom")' ]"
 # SIGHUP: the log is reopened (logrotate moved it away)
 mv "$TMP/run.log" "$TMP/run.log.1"
 kill -HUP $pid
 for i in $(seq 1 50); do [ -f "$TMP/run.log" ] && grep -q SIGHUP "$TMP/run.log" && break; sleep 0.1; done
 check "run: SIGHUP reopens the log file and re-reads the configuration" grep -q 'SIGHUP' "$TMP/run.log"
+# SIGHUP with a bad configuration: refused, the service goes on with the running one
+cp "$TMP/run.conf" "$TMP/run.conf.good"
+echo "rescan_intervall = 1s" >>"$TMP/run.conf"
+kill -HUP $pid
+wait_for 5 grep -q 'configuration NOT reloaded' "$TMP/run.log"
+sleep 0.5
+check "run: SIGHUP with a bad configuration: logged, refused, still running" \
+	sh -c "grep -q \"NOT reloaded: unknown configuration key 'rescan_intervall'\" '$TMP/run.log' && kill -0 $pid"
+m_before=$(stat -c %Y.%y "$TMP/m.prom")
+sleep 0.5
+check "run: ... and still at work (metrics rewritten)" [ "$(stat -c %Y.%y "$TMP/m.prom")" != "$m_before" ]
+# a good configuration with a changed setting takes effect
+sed "s|^metrics.textfile = .*|metrics.textfile = $TMP/m2.prom|" "$TMP/run.conf.good" >"$TMP/run.conf"
+kill -HUP $pid
+wait_for 5 test -f "$TMP/m2.prom"
+check "run: SIGHUP applies a changed setting (metrics.textfile now $TMP/m2.prom)" \
+	sh -c "[ -f '$TMP/m2.prom' ] && grep -q '^cdctail_segments_done_total 1' '$TMP/m2.prom' && kill -0 $pid"
 kill -TERM $pid
 wait $pid
 rc=$?
 check "run: SIGTERM exits 0 ($rc) with the checkpoint saved" sh -c "[ $rc = 0 ] && grep -q 'checkpoint saved' '$TMP/run.log'"
+# a restart: the lag is known from the checkpoint before anything new is acknowledged
+"$CDCTAIL" run --config "$TMP/run.conf" 2>>"$TMP/stderr" &
+pid=$!
+rm -f "$TMP/m2.prom"; wait_for 5 test -f "$TMP/m2.prom"
+lag2=$(metric cdctail_lag_seconds "$TMP/m2.prom")
+kill -TERM $pid; wait $pid
+check "run: after a restart, lag ${lag2:-absent} s comes from the checkpoint (not 0)" \
+	python3 -c 'import sys, time; lag, newest = float(sys.argv[1]), int(sys.argv[2]); d = time.time() - newest / 1e6 - lag; sys.exit(0 if -1 < d < 3 else 1)' "${lag2:-x}" "$newest"
 wait $npid 2>/dev/null
 check "run: systemd hears READY=1, WATCHDOG=1, STATUS=, RELOADING=1 and STOPPING=1" python3 -c '
 import sys
@@ -119,3 +183,158 @@ epid=$!
 sleep 2
 kill -TERM $epid 2>/dev/null; wait $epid
 check "run: the example config loads (no unknown key)" sh -c "! grep -q 'unknown configuration key' '$TMP/example.err' && grep -q tailing '$TMP/example.err'"
+
+# ---- segments without _cdc.idx (docs/run.md). Three real 5.0 segments, in
+# id order: A without idx and with a second link (Cassandra's commitlog
+# copy), B with an idx that Cassandra advances, C without idx and with one
+# link only (its commitlog copy deleted: discarded).
+A=fixtures/5.0/seed/cdc_raw/CommitLog-7-1795574591940.log
+B=fixtures/5.0/types/cdc_raw/CommitLog-7-1795574614094.log
+C=fixtures/5.0/compress-lz4/cdc_raw/CommitLog-7-1795574639757.log
+python3 - fixtures/5.0/seed/schema.json fixtures/5.0/types/schema.json fixtures/5.0/compress-lz4/schema.json >"$TMP/abc.json" <<'PY'
+import json, sys
+out = None
+for p in sys.argv[1:]:
+    s = json.load(open(p))
+    if out is None:
+        out = s
+    else:
+        out["types"] += s["types"]; out["tables"] += s["tables"]
+json.dump(out, sys.stdout)
+PY
+"$CDCTAIL" replay --schema "$TMP/abc.json" --node n1 "$B" >"$TMP/wantB" 2>/dev/null
+"$CDCTAIL" replay --schema "$TMP/abc.json" --node n1 "$C" >"$TMP/wantC" 2>/dev/null
+raw3=$TMP/raw3
+mkdir -p "$raw3" "$TMP/commitlog"
+cp "$A" "$TMP/commitlog/" && ln "$TMP/commitlog/$(basename "$A")" "$raw3/"     # 2 links
+cp "$B" "$raw3/" && printf 27042 >"$raw3/CommitLog-7-1795574614094_cdc.idx"  # a first sync
+cp "$C" "$raw3/"                                                             # 1 link, no idx
+sed -e "s|^cdc_raw = .*|cdc_raw = $raw3|" -e "s|^state_dir = .*|state_dir = $TMP/state3|" \
+    -e "s|^schema = .*|schema = $TMP/abc.json|" -e "s|^output = .*|output = $TMP/out3.jsonl|" \
+    -e "s|^log_file = .*|log_file = $TMP/run3.log|" -e "s|^metrics.textfile = .*|metrics.textfile = $TMP/m3.prom|" \
+    "$TMP/run.conf.good" >"$TMP/run3.conf"
+"$CDCTAIL" run --config "$TMP/run3.conf" 2>>"$TMP/stderr" &
+pid=$!
+sleep 1.5
+check "idx-less: A (no idx, 2 links) with only one sync of the newer B seen: undecided, so B is not read before it ($(cat "$TMP/out3.jsonl" 2>/dev/null | wc -l) events)" \
+	sh -c "[ ! -s '$TMP/out3.jsonl' ] && [ -f '$raw3/$(basename "$A")' ]"
+printf 86825 >"$raw3/CommitLog-7-1795574614094_cdc.idx"                      # Cassandra's next sync of B
+wait_for 5 sh -c "[ \$(wc -l <'$TMP/out3.jsonl') -ge $(wc -l <"$TMP/wantB") ]"
+check "idx-less: after a later sync of B, A is found to hold no CDC data; B is read to its idx ($(wc -l <"$TMP/out3.jsonl") events)" \
+	sh -c "cmp -s '$TMP/wantB' '$TMP/out3.jsonl' && grep -q 'CommitLog-7-1795574591940.log: no _cdc.idx while .* holds no CDC data' '$TMP/run3.log'"
+printf '86825\nCOMPLETED' >"$raw3/CommitLog-7-1795574614094_cdc.idx"
+cat "$TMP/wantB" "$TMP/wantC" >"$TMP/wantBC"
+wait_for 8 sh -c "[ \$(wc -l <'$TMP/out3.jsonl') -ge $(wc -l <"$TMP/wantBC") ]"
+sleep 0.5
+check "idx-less: C (1 link: discarded by Cassandra) is read whole after B completed, in id order ($(wc -l <"$TMP/out3.jsonl") of $(wc -l <"$TMP/wantBC") events)" \
+	cmp -s "$TMP/wantBC" "$TMP/out3.jsonl"
+check "idx-less: B is released; A and C are left to Cassandra (C's discard was under 60 s ago)" \
+	sh -c "[ ! -e '$raw3/$(basename "$B")' -a -f '$raw3/$(basename "$A")' -a -f '$raw3/$(basename "$C")' ] && [ '$(metric cdctail_segments_pending "$TMP/m3.prom")' = 2 ]"
+rm "$raw3/$(basename "$A")" "$TMP/commitlog/$(basename "$A")"               # Cassandra's discard of A
+wait_for 5 sh -c "grep -q '^cdctail_segments_pending 1' '$TMP/m3.prom'"
+check "idx-less: when Cassandra removes A, it is forgotten (1 pending: C)" grep -q '^cdctail_segments_pending 1' "$TMP/m3.prom"
+kill -TERM $pid; wait $pid
+check "idx-less: SIGTERM exits 0 ($?)" [ $? = 0 ]
+
+# ---- SIGTERM with messages in flight to an unreachable Kafka (ASan build):
+# the delivery reports of the purge are served while the segments still
+# exist, and no position beyond what Kafka acknowledged (nothing) is saved
+raw4=$TMP/raw4
+mkdir -p "$raw4"
+cp "$seg" "$raw4/" && printf '%s\nCOMPLETED' "${secs[-1]}" >"$raw4/$idxname"
+sed -e "s|^cdc_raw = .*|cdc_raw = $raw4|" -e "s|^state_dir = .*|state_dir = $TMP/state4|" \
+    -e "s|^log_file = .*|log_file = $TMP/run4.log|" -e "s|^metrics.textfile = .*|metrics.textfile = $TMP/m4.prom|" \
+    -e "/^output = /d" "$TMP/run.conf.good" >"$TMP/run4.conf"
+printf 'kafka.bootstrap.servers = 127.0.0.1:1\nkafka.message.timeout.ms = 1000\nshutdown_timeout = 1s\n' >>"$TMP/run4.conf"
+"$CDCTAIL" run --config "$TMP/run4.conf" 2>"$TMP/stderr4" &
+pid=$!
+wait_for 8 sh -c "[ \"\$(awk '\$1 == \"cdctail_rereads_total\" { print \$2 }' '$TMP/m4.prom' 2>/dev/null)\" -ge 1 ] 2>/dev/null"
+sleep 0.5
+staged=$(awk '/^cdctail_events_total\{/ { s += $2 } END { print s + 0 }' "$TMP/m4.prom")
+check "unreachable Kafka: delivery errors $(metric cdctail_delivery_errors_total "$TMP/m4.prom") and re-reads $(metric cdctail_rereads_total "$TMP/m4.prom") counted, no event counted ($staged), $(metric cdctail_in_flight "$TMP/m4.prom") in flight, no lag series" \
+	sh -c "[ '$(metric cdctail_delivery_errors_total "$TMP/m4.prom")' -gt 0 ] && [ '$(metric cdctail_rereads_total "$TMP/m4.prom")' -ge 1 ] && [ '$(metric cdctail_events_acked_total "$TMP/m4.prom")' = 0 ] && [ $staged = 0 ] && grep -q '^cdctail_events_total{' '$TMP/m4.prom' && [ '$(metric cdctail_in_flight "$TMP/m4.prom")' -gt 0 ] && ! grep -q cdctail_lag_seconds '$TMP/m4.prom'"
+kill -TERM $pid; wait $pid
+rc=$?
+first_ev=$(python3 -c 'import json, sys; print(min(json.loads(l)["source"]["offset"] for l in open(sys.argv[1])))' "$TMP/want")
+pos=$(awk '$1 == "segment" { print $3 }' "$TMP/state4/checkpoint" 2>/dev/null)
+check "unreachable Kafka: SIGTERM with messages in flight exits $rc, no sanitizer report, checkpoint ${pos:-none} not past the first event (entry at $first_ev)" \
+	sh -c "[ $rc = 0 ] && ! grep -q -E 'AddressSanitizer|runtime error|LeakSanitizer' '$TMP/stderr4' && [ '${pos:-0}' -le '$first_ev' ] && grep -q 'still unacknowledged' '$TMP/run4.log'"
+
+# ---- messages Kafka will never accept (librdkafka's mock cluster, with
+# message.max.bytes below the largest events): written to the dead-letter
+# file with segment, offset and error, counted, logged; the rest goes on
+T=fixtures/5.0/types
+raw5=$TMP/raw5
+mkdir -p "$raw5"
+cp "$T"/cdc_raw/* "$raw5/"
+"$CDCTAIL" replay --schema $T/schema.json --node n1 "$T/cdc_raw" >"$TMP/want5" 2>/dev/null
+sed -e "s|^cdc_raw = .*|cdc_raw = $raw5|" -e "s|^state_dir = .*|state_dir = $TMP/state5|" -e "s|^schema = .*|schema = $T/schema.json|" \
+    -e "s|^log_file = .*|log_file = $TMP/run5.log|" -e "s|^metrics.textfile = .*|metrics.textfile = $TMP/m5.prom|" \
+    -e "/^output = /d" "$TMP/run.conf.good" >"$TMP/run5.conf"
+printf 'kafka.bootstrap.servers = 127.0.0.1:1\nkafka.test.mock.num.brokers = 1\nkafka.message.max.bytes = 1100\n' >>"$TMP/run5.conf"
+"$CDCTAIL" run --config "$TMP/run5.conf" 2>"$TMP/stderr5" &
+pid=$!
+wait_for 10 sh -c "[ ! -e '$raw5/$(ls $T/cdc_raw | grep '\.log$')' ]"
+sleep 0.3
+kill -TERM $pid; wait $pid
+rc=$?
+check "dead letters: the events Kafka refused are in state_dir/dead-letter.jsonl with segment, offset, error, and equal to the segment's events there; the others acknowledged; the segment released (exit $rc)" \
+	python3 - "$TMP/want5" "$TMP/state5/dead-letter.jsonl" "$TMP/m5.prom" "$TMP/run5.log" "$raw5" <<'PY'
+import json, os, re, sys
+want = [json.loads(l) for l in open(sys.argv[1])]
+dead = [json.loads(l) for l in open(sys.argv[2])]
+prom = dict(l.split() for l in open(sys.argv[3]) if l.startswith("cdctail_") and "{" not in l)
+log = open(sys.argv[4]).read()
+by_off = {}
+for e in want:
+    by_off.setdefault(e["source"]["offset"], []).append(e)
+ok = bool(dead)
+for d in dead:
+    ev = json.loads(d["event"])
+    ok &= d["segment"] == "CommitLog-7-%d.log" % ev["source"]["segment"] and d["segment_id"] == ev["source"]["segment"]
+    ok &= ev in by_off.get(d["offset"], []) and len(d["event"]) > 1000 and "too large" in d["error"]
+    ok &= ("entry at offset %d: Kafka will not accept" % d["offset"]) in log
+# every event over the limit is there, every small one went to Kafka
+big = sum(1 for l in open(sys.argv[1]) if len(l) > 1100)
+small = sum(1 for l in open(sys.argv[1]) if len(l) < 950)
+ok &= len(dead) >= big and int(prom["cdctail_dead_letter_total"]) == len(dead)
+ok &= int(prom["cdctail_events_acked_total"]) == len(want) - len(dead) and len(want) - len(dead) >= small
+ok &= int(prom["cdctail_segments_done_total"]) == 1 and not any(f.endswith(".log") for f in os.listdir(sys.argv[5]))
+print("# %d events: %d dead letters (%d over 1100 bytes), %s acknowledged" % (len(want), len(dead), big, prom["cdctail_events_acked_total"]))
+sys.exit(0 if ok else 1)
+PY
+
+# ---- kafka.acks / kafka.enable.idempotence that would give up at-least-once are refused
+for kv in kafka.acks=1 kafka.enable.idempotence=false; do
+	"$CDCTAIL" run --config "$TMP/run5.conf" --set "$kv" --set log_file=- 2>"$TMP/unsafe.err"
+	urc=$?
+	check "config: $kv is refused (exit $urc): $(grep -o "${kv%%=*} = [^:]*: [a-z ]*" "$TMP/unsafe.err" | head -1)" \
+		sh -c "[ $urc = 1 ] && grep -q 'allow_unsafe_kafka = true' '$TMP/unsafe.err'"
+done
+timeout 5 "$CDCTAIL" run --config "$TMP/run5.conf" --set kafka.acks=1 --set kafka.enable.idempotence=false --set allow_unsafe_kafka=true --set log_file=- \
+	--set state_dir="$TMP/state6" --set cdc_raw="$TMP/none" 2>"$TMP/unsafe.err" &
+upid=$!
+wait_for 5 grep -q tailing "$TMP/unsafe.err"
+kill -TERM $upid; wait $upid
+check "config: kafka.acks=1 and enable.idempotence=false with allow_unsafe_kafka = true start (exit $?)" grep -q tailing "$TMP/unsafe.err"
+
+# ---- systemd: READY=1 as soon as the service runs, also while Cassandra is
+# not serving the schema yet (so systemd's start timeout cannot kill it);
+# STATUS says what it waits for, the watchdog is fed
+listen "$TMP/notify2.sock" "$TMP/notify2.log"
+NOTIFY_SOCKET=$TMP/notify2.sock WATCHDOG_USEC=400000 "$CDCTAIL" run --config "$TMP/run.conf.good" \
+	--set schema=live --set cassandra.host=127.0.0.1 --set cassandra.port=1 --set state_dir="$TMP/state7" \
+	--set cdc_raw="$TMP/none" --set log_file="$TMP/run7.log" 2>>"$TMP/stderr" &
+pid=$!
+wait_for 5 grep -q 'waiting for the Cassandra schema' "$TMP/notify2.log"
+sleep 1
+kill -TERM $pid; wait $pid
+rc=$?
+wait $npid 2>/dev/null
+check "systemd: READY=1 while the schema is awaited, STATUS says so, WATCHDOG=1 goes on, SIGTERM exits $rc" python3 -c '
+import sys
+t = open(sys.argv[1]).read().splitlines()
+ready = [i for i, l in enumerate(t) if "READY=1" in l]
+wd = sum(1 for l in t if "WATCHDOG=1" in l)
+sys.exit(0 if ready and any("waiting for the Cassandra schema" in l for l in t[ready[0]:]) and wd >= 2 and sys.argv[2] == "0" else 1)' "$TMP/notify2.log" "$rc"
+check "run: no sanitizer report in the later runs" sh -c "! grep -q -E 'AddressSanitizer|runtime error|LeakSanitizer' '$TMP/stderr' '$TMP/stderr5' '$TMP/run3.log' '$TMP/run5.log'"

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # `cdctail run` against a real Cassandra (5.0 and 4.1) and a real Kafka:
 # the seed's mutation mix at about 1000 writes/s for a minute while cdctail
-# is killed with SIGKILL at random moments (at least 10 times) and Kafka is
-# stopped for 30 s. Then: every acknowledged write's event is in Kafka (by
-# ts and key: tests/e2e/kafka_verify.py, which knows nothing of cdctail's
-# code), Cassandra rejected no write (cdc_total_space is small, so it would
-# have if consumed segments were not removed), every COMPLETED segment is
-# gone from cdc_raw (archived), replaying the archive into a fresh topic gives
-# the same events, `replay --since` cuts exactly, and a final SIGTERM exits 0
-# with the checkpoint saved.
+# is killed with SIGKILL at random moments spread over the whole minute (at
+# least 10 times) and Kafka is stopped for 30 s, cdctail's RSS sampled all
+# through the outage (bounded: under RUN_RSS_MAX_MB). Then: every
+# acknowledged write's event is in Kafka (by ts and key:
+# tests/e2e/kafka_verify.py, which knows nothing of cdctail's code), Cassandra
+# rejected no write (cdc_total_space is small, so it would have if consumed
+# segments were not removed), every COMPLETED segment is gone from cdc_raw
+# (archived), replaying the archive into a fresh topic gives the same events
+# (replay exits 0), `replay --since` cuts exactly, a final SIGTERM exits 0
+# with the checkpoint saved. Before the load: a table created while running
+# is picked up, and rows too large for their topic (max.message.bytes, set on
+# the real broker) go to the dead-letter file while the service goes on.
 . "$(dirname "$0")/lib.sh"
 PY=$(scripts/deps.sh --python)
 ADDR=${LIVE_ADDR:-127.0.0.1}
@@ -17,6 +21,7 @@ B=127.0.0.1:$PORT
 RATE=${RUN_RATE:-1000}
 SECONDS_LOAD=${RUN_SECONDS:-60}
 KILLS=${RUN_KILLS:-12}
+RSS_MAX_MB=${RUN_RSS_MAX_MB:-128}
 
 kdir=$TMP/kafka
 if ! scripts/kafka.sh start --dir "$kdir" --port "$PORT" >"$TMP/k.log" 2>&1; then
@@ -77,28 +82,77 @@ EOF
 		sleep 1
 	done
 	check "run $v: a table created while running is picked up by a schema refresh: $got of 20 inserts in Kafka" [ "$got" = 20 ]
+	# a topic whose max.message.bytes is below two rows' events: the broker
+	# refuses them for good; they go to the dead-letter file, the next row
+	# of the table (small) reaches Kafka behind them
+	"$PY" - "$B" "t$ks.$ks.big" <<'PY' || echo "# creating the topic failed"
+import sys
+from confluent_kafka.admin import AdminClient, NewTopic
+a = AdminClient({"bootstrap.servers": sys.argv[1]})
+for f in a.create_topics([NewTopic(sys.argv[2], 1, 1, config={"max.message.bytes": "1500"})]).values():
+    f.result(30)
+PY
+	big=$(head -c 3000 /dev/zero | tr '\0' x)
+	{
+		echo "CREATE TABLE $ks.big (k int PRIMARY KEY, v text) WITH cdc = true;"
+		echo "INSERT INTO $ks.big (k, v) VALUES (1, '$big') USING TIMESTAMP 1700000000000101;"
+		echo "INSERT INTO $ks.big (k, v) VALUES (2, '$big') USING TIMESTAMP 1700000000000102;"
+	} >"$TMP/big.cql"
+	"$PY" scripts/cql.py --host "$ADDR" -f "$TMP/big.cql" >/dev/null 2>"$TMP/big.err" || cat "$TMP/big.err"
+	dl=$TMP/state-$v/dead-letter.jsonl
+	for i in $(seq 1 30); do [ "$(cat "$dl" 2>/dev/null | grep -c '"topic":"t'"$ks.$ks"'.big"')" -ge 2 ] && break; sleep 1; done
+	echo "INSERT INTO $ks.big (k, v) VALUES (3, 'small') USING TIMESTAMP 1700000000000103;" >"$TMP/big2.cql"
+	"$PY" scripts/cql.py --host "$ADDR" -f "$TMP/big2.cql" >/dev/null 2>>"$TMP/big.err" || cat "$TMP/big.err"
+	small=0
+	for i in $(seq 1 30); do
+		small=$(kcat -b "$B" -C -t "t$ks.$ks.big" -e -q -f '%s\n' 2>/dev/null | grep -c '"ts":1700000000000103')
+		[ "$small" -ge 1 ] && break
+		sleep 1
+	done
+	check "run $v: rows too large for their topic (the broker's max.message.bytes) are in the dead-letter file with segment, offset, error; the next row reached Kafka ($small)" \
+		python3 - "$dl" "t$ks.$ks.big" "$TMP/metrics-$v.prom" "$small" <<'PY'
+import json, sys
+dead = [json.loads(l) for l in open(sys.argv[1])]
+mine = [d for d in dead if d["topic"] == sys.argv[2]]
+keys = {json.loads(d["event"])["key"]["k"] for d in mine}
+ok = keys == {1, 2} and all(d["segment"].startswith("CommitLog-") and d["offset"] > 0 and "too large" in d["error"] for d in mine)
+prom = {l.split()[0]: l.split()[1] for l in open(sys.argv[3]) if l.startswith("cdctail_")}
+print("# %d dead letters for %s (keys %s): %s" % (len(mine), sys.argv[2], sorted(keys), mine[0]["error"] if mine else "-"))
+sys.exit(0 if ok and int(prom.get("cdctail_dead_letter_total", 0)) >= 1 and sys.argv[4] != "0" else 1)
+PY
 	"$PY" tests/e2e/loadgen.py --host "$ADDR" --keyspace "$ks" --rf 1 --rate "$RATE" --seconds "$SECONDS_LOAD" \
 		--log "$TMP/w1-$v.jsonl" >"$TMP/load-$v.json" 2>"$TMP/load-$v.err" &
 	loadpid=$!
-	t0=$(date +%s)
-	kills=0 kafka_down=0 kafka_back=0
-	# kill -9 at random moments; Kafka away for 30 s from second 15
+	t0=$(date +%s%N)
+	kills=0 kafka_down=0 kafka_back=0 rss_max=0 rss_n=0 kill_at=""
+	# kill -9 once in each of KILLS equal slices of the load (its first 95 %,
+	# so that the last one comes before the load ends), at a random point of
+	# the slice; Kafka away for 30 s from second 15; RSS sampled every 0.5 s
+	# while Kafka is away
+	slice=$(( SECONDS_LOAD * 950 / KILLS ))                          # ms
+	next_kill=$(( (RANDOM % 800 + 100) * slice / 1000 ))            # ms into the load
 	while kill -0 $loadpid 2>/dev/null; do
-		sleep "$((RANDOM % 3 + 1)).$((RANDOM % 10))"
-		el=$(( $(date +%s) - t0 ))
-		if [ $kafka_down = 0 ] && [ $el -ge 15 ]; then
+		sleep 0.5
+		el=$(( ($(date +%s%N) - t0) / 1000000 ))
+		if [ $kafka_down = 0 ] && [ $el -ge 15000 ]; then
 			scripts/kafka.sh stop --dir "$kdir" >/dev/null 2>&1
 			kafka_down=$(date +%s)
 		fi
-		if [ $kafka_down != 0 ] && [ $kafka_back = 0 ] && [ $(( $(date +%s) - kafka_down )) -ge 30 ]; then
-			scripts/kafka.sh start --dir "$kdir" --port "$PORT" >>"$TMP/k.log" 2>&1 || echo "# Kafka restart failed"
-			kafka_back=$(date +%s)
+		if [ $kafka_down != 0 ] && [ $kafka_back = 0 ]; then
+			if [ $(( $(date +%s) - kafka_down )) -ge 30 ]; then
+				scripts/kafka.sh start --dir "$kdir" --port "$PORT" >>"$TMP/k.log" 2>&1 || echo "# Kafka restart failed"
+				kafka_back=$(date +%s)
+			else
+				r=$(awk '/^VmRSS:/ { print $2 }' "/proc/$(cat "$pidf")/status" 2>/dev/null)
+				[ -n "$r" ] && rss_n=$((rss_n + 1)) && [ "$r" -gt $rss_max ] && rss_max=$r
+			fi
 		fi
-		if [ $kills -lt "$KILLS" ]; then
+		if [ $kills -lt "$KILLS" ] && [ $el -ge $next_kill ]; then
 			pid=$(cat "$pidf")
-			kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+			kill -9 "$pid" 2>/dev/null && kills=$((kills + 1)) && kill_at="$kill_at $((el / 1000))"
 			wait "$pid" 2>/dev/null
 			start_run "$pidf" "$conf" "$log"
+			next_kill=$(( (kills * 1000 + RANDOM % 800 + 100) * slice / 1000 ))
 		fi
 	done
 	wait $loadpid
@@ -106,10 +160,15 @@ EOF
 	read -r acked failed rate < <(python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1])); print(d["acknowledged"], d["failed"], d["achieved_rate"])' "$TMP/load-$v.json")
-	check "run $v: Cassandra acknowledged all $acked writes at $rate/s, rejected none ($failed failed)" \
-		[ "${failed:-1}" = 0 -a "${acked:-0}" -gt 0 ]
-	check "run $v: cdctail was killed with SIGKILL $kills times and Kafka was stopped for $(( kafka_back - kafka_down )) s" \
-		[ $kills -ge 10 -a $(( kafka_back - kafka_down )) -ge 30 ]
+	check "run $v: Cassandra acknowledged all $acked writes at $rate/s (asked $RATE/s), rejected none ($failed failed)" \
+		python3 -c 'import sys; f, a, r, want = sys.argv[1:]; sys.exit(0 if f == "0" and int(a) > 0 and float(r) >= 0.9 * float(want) else 1)' \
+		"${failed:-1}" "${acked:-0}" "${rate:-0}" "$RATE"
+	check "run $v: cdctail was killed with SIGKILL $kills times, at seconds$kill_at of the ${SECONDS_LOAD} s load, and Kafka was stopped for $(( kafka_back - kafka_down )) s" \
+		python3 -c 'import sys; k, down, n = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]); at = [int(x) for x in sys.argv[4:]]
+sys.exit(0 if k >= 10 and down >= 30 and at and at[0] < n / 4 and at[-1] >= n * 3 / 4 else 1)' \
+		"$kills" "$(( kafka_back - kafka_down ))" "$SECONDS_LOAD" $kill_at
+	check "run $v: cdctail's RSS while Kafka was away: at most $((rss_max / 1024)) MiB in $rss_n samples (bound $RSS_MAX_MB MiB)" \
+		[ $rss_n -ge 20 -a $rss_max -gt 0 -a $rss_max -lt $((RSS_MAX_MB * 1024)) ]
 	# cdctail catches up by itself
 	"$PY" tests/e2e/kafka_verify.py --bootstrap "$B" --topic "t$ks.$ks.movies_by_genre" \
 		--writes "$TMP/w0-$v.jsonl" --writes "$TMP/w1-$v.jsonl" --key-format json --idle 20 --timeout 300 \
@@ -145,13 +204,13 @@ print("%d writes, %d messages: %d lost, %d duplicates, %d spurious, %d id mismat
 	kcat -b "$B" -C -t "t$ks.$ks.movies_by_genre" -e -q -f '%s\n' >"$TMP/run-events" 2>/dev/null
 	kcat -b "$B" -C -t "r$ks.$ks.movies_by_genre" -e -q -f '%s\n' >"$TMP/replay-events" 2>/dev/null
 	check "run $v: replay of the $(ls "$TMP/archive-$v" | grep -c '\.log$') archived segments (exit $rrc) into a fresh topic gives the events run sent for them" \
-		python3 - "$TMP/run-events" "$TMP/replay-events" "$TMP/archive-$v" <<'PY'
+		python3 - "$TMP/run-events" "$TMP/replay-events" "$TMP/archive-$v" "$rrc" <<'PY'
 import json, os, re, sys
 segs = {int(m.group(1)) for f in os.listdir(sys.argv[3]) if (m := re.match(r"CommitLog-\d+-(\d+)\.log$", f))}
 run = {l for l in open(sys.argv[1], encoding="utf-8") if json.loads(l)["source"]["segment"] in segs}
 rep = set(open(sys.argv[2], encoding="utf-8"))
 print(f"# {len(run)} distinct events of archived segments from run, {len(rep)} from replay, {len(run ^ rep)} differ")
-sys.exit(0 if segs and run == rep else 1)
+sys.exit(0 if segs and run == rep and sys.argv[4] == "0" else 1)
 PY
 	mid=$(python3 -c '
 import json, sys
@@ -159,12 +218,13 @@ ts = sorted(w["ts"] for w in map(json.loads, open(sys.argv[1])) if not w.get("fa
 print(ts[len(ts) // 2])' "$TMP/w1-$v.jsonl")
 	"$CDCTAIL" replay --schema "$TMP/schema-$v.json" --kafka "$B" --topic-prefix s$ks --since "$mid" \
 		"$TMP/archive-$v" "$cdir/cdc_raw" >/dev/null 2>>"$TMP/replay-$v.err"
+	src=$?
 	"$PY" tests/e2e/kafka_verify.py --bootstrap "$B" --topic "s$ks.$ks.movies_by_genre" --writes "$TMP/w1-$v.jsonl" \
 		--exact-since "$mid" --idle 5 >"$TMP/since-$v.json" 2>&1
-	check "run $v: replay --since $mid of archive + cdc_raw: nothing before, everything from it ($(python3 -c '
+	check "run $v: replay --since $mid of archive + cdc_raw (exit $src): nothing before, everything from it ($(python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1])); print("%s lost, %s before the cut" % (d.get("lost"), d.get("before_cut")))' "$TMP/since-$v.json" 2>/dev/null))" \
-		python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["ok"] else 1)' "$TMP/since-$v.json"
+		python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["ok"] and sys.argv[2] == "0" else 1)' "$TMP/since-$v.json" "$src"
 	pid=$(cat "$pidf")
 	kill -TERM "$pid"
 	wait "$pid"

@@ -48,7 +48,7 @@ static void test_acktrack_random_orders(void **state)
 		for (i = 0; i < no; i++) {
 			uint64_t want = 100;
 
-			cdc_acktrack_ack(t, seq[order[i]], 1);
+			cdc_acktrack_ack(t, cdc_acktrack_generation(t), seq[order[i]], 1);
 			left[order[i]]--;
 			for (j = 0; j < N && left[j] == 0; j++)
 				want = ends[j];
@@ -71,15 +71,15 @@ static void test_acktrack_failure_pins(void **state)
 	assert_int_equal(cdc_acktrack_add(t, 10, 1, &s1), 0);
 	assert_int_equal(cdc_acktrack_add(t, 20, 2, &s2), 0);
 	assert_int_equal(cdc_acktrack_add(t, 30, 1, &s3), 0);
-	cdc_acktrack_ack(t, s1, 1);
+	cdc_acktrack_ack(t, cdc_acktrack_generation(t), s1, 1);
 	assert_true(cdc_acktrack_safe(t) == 10);
-	cdc_acktrack_ack(t, s2, 0); /* one of entry 2's messages failed */
-	cdc_acktrack_ack(t, s2, 1);
-	cdc_acktrack_ack(t, s3, 1);
+	cdc_acktrack_ack(t, cdc_acktrack_generation(t), s2, 0); /* one of entry 2's messages failed */
+	cdc_acktrack_ack(t, cdc_acktrack_generation(t), s2, 1);
+	cdc_acktrack_ack(t, cdc_acktrack_generation(t), s3, 1);
 	assert_true(cdc_acktrack_failed(t));
 	assert_true(cdc_acktrack_safe(t) == 10); /* never past the failed entry */
-	cdc_acktrack_ack(t, s1, 1);              /* duplicate ack */
-	cdc_acktrack_ack(t, 999, 1);             /* unknown tag */
+	cdc_acktrack_ack(t, cdc_acktrack_generation(t), s1, 1);              /* duplicate ack */
+	cdc_acktrack_ack(t, cdc_acktrack_generation(t), 999, 1);             /* unknown tag */
 	assert_true(cdc_acktrack_stray(t) == 2);
 	assert_int_equal(cdc_acktrack_add(t, 25, 1, &s3), -1); /* positions only grow */
 	cdc_acktrack_destroy(t);
@@ -96,9 +96,47 @@ static void test_acktrack_zero_message_entries(void **state)
 	assert_int_equal(cdc_acktrack_add(t, 20, 1, &s), 0);
 	assert_int_equal(cdc_acktrack_add(t, 30, 0, &s), 0);
 	assert_true(cdc_acktrack_safe(t) == 10);
-	cdc_acktrack_ack(t, s - 1, 1);
+	cdc_acktrack_ack(t, cdc_acktrack_generation(t), s - 1, 1);
 	assert_true(cdc_acktrack_safe(t) == 30);
 	cdc_acktrack_destroy(t);
+}
+
+/* A re-read after a failed delivery starts a new tracker for the segment at
+ * the checkpoint, whose seqs restart at 0; the old tracker's messages may
+ * still be acknowledged late. Such a late ack names the seq of a different
+ * entry in the new tracker: credited there, it would move the position over
+ * an entry Kafka does not have (here e4). The generation keeps it out. */
+static void test_acktrack_stale_generation(void **state)
+{
+	cdc_acktrack *a = cdc_acktrack_new(5, 0), *b;
+	uint64_t sa[4], sb[3];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) /* e1..e4 end at 10..40, one message each */
+		assert_int_equal(cdc_acktrack_add(a, (uint64_t)(i + 1) * 10, 1, &sa[i]), 0);
+	cdc_acktrack_ack(a, cdc_acktrack_generation(a), sa[0], 1);
+	assert_true(cdc_acktrack_safe(a) == 10);
+	cdc_acktrack_ack(a, cdc_acktrack_generation(a), sa[1], 0); /* e2 failed: re-read from 10 */
+	b = cdc_acktrack_new(5, cdc_acktrack_safe(a));
+	assert_true(cdc_acktrack_generation(b) != cdc_acktrack_generation(a));
+	for (i = 0; i < 3; i++) /* e2..e4 again: seqs 0, 1, 2 */
+		assert_int_equal(cdc_acktrack_add(b, (uint64_t)(i + 2) * 10, 1, &sb[i]), 0);
+	assert_true(sa[2] == sb[2]); /* the same number names e3 in a, e4 in b */
+	cdc_acktrack_ack(b, cdc_acktrack_generation(b), sb[0], 1);
+	cdc_acktrack_ack(b, cdc_acktrack_generation(b), sb[1], 1);
+	assert_true(cdc_acktrack_safe(b) == 30);
+	/* a's e3 is acknowledged late, its report routed by segment to b */
+	cdc_acktrack_ack(b, cdc_acktrack_generation(a), sa[2], 1);
+	assert_true(cdc_acktrack_safe(b) == 30); /* not 40: e4 is not in Kafka */
+	assert_true(cdc_acktrack_stray(b) == 1);
+	assert_int_equal((int)cdc_acktrack_pending(b), 1);
+	cdc_acktrack_ack(b, cdc_acktrack_generation(a), sa[3], 0); /* a stale failure pins nothing */
+	assert_false(cdc_acktrack_failed(b));
+	cdc_acktrack_ack(b, cdc_acktrack_generation(b), sb[2], 1);
+	assert_true(cdc_acktrack_safe(b) == 40);
+	cdc_acktrack_destroy(a);
+	cdc_acktrack_destroy(b);
 }
 
 static char dir[64];
@@ -157,6 +195,16 @@ static void test_checkpoint_roundtrip(void **state)
 	assert_true(id == 1700000000000LL); /* in id order */
 	cdc_checkpoint_forget(c, 1700000000000LL);
 	assert_int_equal((int)cdc_checkpoint_count(c), 2);
+	/* the newest acknowledged write time (the lag metric after a restart):
+	 * absent until set, only moves forward, survives save and open */
+	assert_true(cdc_checkpoint_acked_ts(c) == 0);
+	assert_int_equal(cdc_checkpoint_set_acked_ts(c, 1732500000005000LL), 1);
+	assert_int_equal(cdc_checkpoint_set_acked_ts(c, 1732500000001000LL), 0);
+	assert_int_equal(cdc_checkpoint_save(c, err, sizeof(err)), 0);
+	cdc_checkpoint_destroy(c);
+	assert_int_equal(cdc_checkpoint_open(&c, sub, err, sizeof(err)), 0);
+	assert_true(cdc_checkpoint_acked_ts(c) == 1732500000005000LL);
+	assert_int_equal((int)cdc_checkpoint_count(c), 2);
 	cdc_checkpoint_destroy(c);
 }
 
@@ -190,6 +238,7 @@ static void test_checkpoint_damage(void **state)
 		"cdctail-checkpoint 1\nsegment 7 100 0\n",        /* no closing line (torn) */
 		"cdctail-checkpoint 1\nsegment 7 100 0\nend 1 00000000\n", /* wrong CRC */
 		"cdctail-checkpoint 1\nsegment 7 abc 0\nend 1 00000000\n", /* bad number */
+		"cdctail-checkpoint 1\nacked_ts -5\nend 0 00000000\n",   /* bad write time */
 		"hello\n",                                        /* foreign */
 	};
 	char err[CDC_ERRSTR_SIZE], sub[128], path[160];
@@ -216,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_acktrack_random_orders),
 		cmocka_unit_test(test_acktrack_failure_pins),
 		cmocka_unit_test(test_acktrack_zero_message_entries),
+		cmocka_unit_test(test_acktrack_stale_generation),
 	};
 	const struct CMUnitTest ckpt[] = {
 		cmocka_unit_test(test_checkpoint_roundtrip),

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "err.h"
 #include "notify.h"
+#include "segment.h"
 #include "value.h"
 #include "watch.h"
 
@@ -75,6 +76,80 @@ static void test_config(void **state)
 	assert_int_equal(cdc_config_load(c, p, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "c.conf:3"));
 	cdc_config_destroy(c);
+}
+
+/* kafka.* keys that would undo acks=all or the idempotent producer are
+ * refused unless allow_unsafe_kafka = true; the message names the key. */
+static void test_config_kafka_safety(void **state)
+{
+	static const struct {
+		const char *text;
+		int ok;
+		const char *names;
+	} cases[] = {
+		{ "kafka.bootstrap.servers = a:9092\n", 1, NULL },
+		{ "kafka.acks = all\nkafka.enable.idempotence = true\n", 1, NULL },
+		{ "kafka.acks = -1\nkafka.enable.idempotence = TRUE\n", 1, NULL },
+		{ "kafka.request.required.acks = ALL\n", 1, NULL },
+		{ "kafka.acks = 1\n", 0, "kafka.acks = 1" },
+		{ "kafka.acks = 0\n", 0, "kafka.acks = 0" },
+		{ "kafka.request.required.acks = 1\n", 0, "kafka.request.required.acks" },
+		{ "kafka.enable.idempotence = false\n", 0, "kafka.enable.idempotence = false" },
+		{ "kafka.enable.idempotence = 0\n", 0, "kafka.enable.idempotence" },
+		{ "kafka.acks = 1\nallow_unsafe_kafka = true\n", 1, NULL },
+		{ "kafka.enable.idempotence = false\nallow_unsafe_kafka = true\n", 1, NULL },
+		{ "kafka.acks = 1\nallow_unsafe_kafka = yes\n", 0, "allow_unsafe_kafka = yes" },
+	};
+	char err[CDC_ERRSTR_SIZE];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cdc_config *c = cdc_config_new();
+
+		assert_int_equal(cdc_config_load_mem(c, cases[i].text, strlen(cases[i].text), "t", err, sizeof(err)), 0);
+		err[0] = '\0';
+		if (cdc_config_check_kafka(c, err, sizeof(err)) != (cases[i].ok ? 0 : -1))
+			fail_msg("case %zu (%s): %s", i, cases[i].text, err);
+		if (cases[i].names)
+			assert_non_null(strstr(err, cases[i].names));
+		cdc_config_destroy(c);
+	}
+}
+
+/* run opens segment and idx files with O_NOFOLLOW (the _ex opens): a
+ * symlink put in place of a file after it was listed is not followed out of
+ * cdc_raw; a path given to replay or dump is followed. */
+static void test_open_nofollow(void **state)
+{
+	char seg[160], idx[160], target[160], err[CDC_ERRSTR_SIZE], *real;
+	cdc_segment *sg;
+	cdc_index ix;
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s/outside_cdc.idx", dir);
+	write_file(target, "10\nCOMPLETED");
+	assert_int_equal(cdc_index_read_ex(target, CDC_OPEN_NOFOLLOW, &ix, err, sizeof(err)), 0); /* a regular file */
+	snprintf(idx, sizeof(idx), "%s/CommitLog-7-77_cdc.idx", dir);
+	assert_int_equal(symlink(target, idx), 0);
+	assert_int_equal(cdc_index_read(idx, &ix, err, sizeof(err)), 0); /* followed without the flag */
+	assert_int_equal(cdc_index_read_ex(idx, CDC_OPEN_NOFOLLOW, &ix, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CommitLog-7-77_cdc.idx"));
+	snprintf(seg, sizeof(seg), "%s/CommitLog-7-1795574591940.log", dir); /* the name matches the header */
+	real = realpath("fixtures/5.0/seed/cdc_raw/CommitLog-7-1795574591940.log", NULL);
+	assert_non_null(real);
+	assert_int_equal(cdc_segment_open_ex(&sg, real, CDC_OPEN_NOFOLLOW, err, sizeof(err)), 0); /* the file */
+	cdc_segment_destroy(sg);
+	assert_int_equal(symlink(real, seg), 0);
+	free(real);
+	assert_int_equal(cdc_segment_open(&sg, seg, err, sizeof(err)), 0); /* followed without the flag */
+	cdc_segment_destroy(sg);
+	assert_int_equal(cdc_segment_open_ex(&sg, seg, CDC_OPEN_NOFOLLOW, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, seg));
+	assert_null(sg);
+	unlink(seg);
+	unlink(idx);
+	unlink(target);
 }
 
 static void test_scan(void **state)
@@ -236,6 +311,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_kafka_safety),
+		cmocka_unit_test(test_open_nofollow),
 		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_watch_wakes),
 		cmocka_unit_test(test_notify),

@@ -22,22 +22,28 @@ enum { N = 2000 };
 #define KAFKA_API_PRODUCE 0 /* the Produce request's ApiKey in the Kafka protocol */
 
 typedef struct reports {
-	int ok[N], failed[N], dup;
+	int ok[N], failed[N], rejected[N], dup;
+	size_t rejected_len[N];
+	char rejected_err[256];
 } reports;
 
-static void on_report(void *opaque, const cdc_msg_tag *tag, int ok, const char *err)
+static void on_report(void *opaque, const cdc_msg_tag *tag, const cdc_delivery *d)
 {
 	reports *r = opaque;
 
-	(void)err;
-	if (tag->seq >= N || r->ok[tag->seq] || r->failed[tag->seq]) {
+	if (tag->seq >= N || r->ok[tag->seq] || r->failed[tag->seq] || r->rejected[tag->seq]) {
 		r->dup++;
 		return;
 	}
-	if (ok)
+	if (d->status == CDC_DELIVERED) {
 		r->ok[tag->seq] = 1;
-	else
+	} else if (d->status == CDC_REJECTED) {
+		r->rejected[tag->seq] = 1;
+		r->rejected_len[tag->seq] = d->len;
+		snprintf(r->rejected_err, sizeof(r->rejected_err), "%s", d->err ? d->err : "");
+	} else {
 		r->failed[tag->seq] = 1;
+	}
 }
 
 /* Produces N messages over 50 keys, retrying on backpressure. */
@@ -47,7 +53,7 @@ static void produce_all(cdc_sink *s, int *full_seen)
 	int i, rc;
 
 	for (i = 0; i < N; i++) {
-		cdc_msg_tag tag = { 42, (uint64_t)i, 0 };
+		cdc_msg_tag tag = { .segment_id = 42, .seq = (uint64_t)i };
 
 		snprintf(key, sizeof(key), "k%d", i % 50);
 		snprintf(val, sizeof(val), "{\"n\":%d}", i);
@@ -141,6 +147,51 @@ static void test_mock_broker_down(void **state)
 	free(r);
 }
 
+/* Messages Kafka will never take are reported CDC_REJECTED with their
+ * payload (for the dead-letter file), not CDC_FAILED (which would be sent
+ * again forever): one larger than message.max.bytes at once from produce,
+ * and a batch the broker refuses as too large in its delivery report. The
+ * producer goes on: later messages are delivered. */
+static void test_mock_rejected(void **state)
+{
+	static const char *props[] = { "test.mock.num.brokers=1", "message.max.bytes=1000", "linger.ms=5", NULL };
+	char err[CDC_ERRSTR_SIZE], big[3000];
+	reports *r = calloc(1, sizeof(*r));
+	rd_kafka_mock_cluster_t *mc;
+	cdc_msg_tag tag = { .segment_id = 9, .seq = 0 };
+	cdc_sink *s;
+	int i;
+
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(cdc_sink_kafka_new(&s, props, 0, on_report, r, err, sizeof(err)), 0);
+	assert_int_equal(cdc_sink_produce(s, "cdctail.test", "k", 1, big, sizeof(big), &tag, err, sizeof(err)), 0);
+	assert_int_equal(r->rejected[0], 1); /* reported before produce returned */
+	assert_true(r->rejected_len[0] == sizeof(big));
+	assert_non_null(strstr(r->rejected_err, "too large"));
+	assert_int_equal((int)cdc_sink_in_flight(s), 0);
+	/* the broker refuses the next produce request as too large */
+	mc = rd_kafka_handle_mock_cluster(cdc_sink_kafka_handle(s));
+	rd_kafka_mock_push_request_errors(mc, KAFKA_API_PRODUCE, 1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+	for (i = 1; i <= 5; i++) {
+		tag.seq = (uint64_t)i;
+		assert_int_equal(cdc_sink_produce(s, "cdctail.test", "k", 1, "{}", 2, &tag, err, sizeof(err)), 0);
+	}
+	assert_int_equal(cdc_sink_flush(s, 10000, err, sizeof(err)), 0);
+	assert_int_equal(count(r->rejected), 6);
+	assert_int_equal(count(r->failed), 0);
+	tag.seq = 6;
+	assert_int_equal(cdc_sink_produce(s, "cdctail.test", "k", 1, "{}", 2, &tag, err, sizeof(err)), 0);
+	assert_int_equal(cdc_sink_flush(s, 10000, err, sizeof(err)), 0);
+	assert_int_equal(r->ok[6], 1);
+	assert_int_equal(r->dup, 0);
+	cdc_sink_destroy(s);
+	assert_true(cdc_sink_error_is_permanent(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE));
+	assert_false(cdc_sink_error_is_permanent(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT));
+	assert_false(cdc_sink_error_is_permanent(RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION));
+	free(r);
+}
+
 static void test_bad_property(void **state)
 {
 	static const char *props[] = { "no.such.property=1", NULL };
@@ -160,7 +211,7 @@ static void test_file_sink(void **state)
 {
 	char err[CDC_ERRSTR_SIZE], path[] = "/tmp/cdctail-sink.XXXXXX", line[64];
 	reports *r = calloc(1, sizeof(*r));
-	cdc_msg_tag tag = { 1, 7, 0 };
+	cdc_msg_tag tag = { .segment_id = 1, .seq = 7 };
 	cdc_sink *s;
 	FILE *f;
 	int fd = mkstemp(path);
@@ -186,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_mock_all_delivered),
 		cmocka_unit_test(test_mock_retriable_errors),
 		cmocka_unit_test(test_mock_broker_down),
+		cmocka_unit_test(test_mock_rejected),
 		cmocka_unit_test(test_bad_property),
 		cmocka_unit_test(test_file_sink),
 	};
