@@ -6,8 +6,8 @@
 # entry bodies of fixtures/5.0/seed re-framed into 32 MiB segments
 # (tests/bench/mkbig.py). cdctail: build/bench (CPU seconds on one core, best
 # of 3). Cassandra: tests/oracle's Bench (CommitLogReader + Mutation
-# deserialization, as replay does), 5 passes in one JVM, the best of the last
-# three (JIT warm), wall and main-thread CPU. Absolute times on a shared
+# deserialization, as replay does), 6 passes in one JVM, the best of the last
+# four (JIT warm), wall and main-thread CPU; both sides pinned to one core. Absolute times on a shared
 # machine are noise; the ratios of one run hold.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
