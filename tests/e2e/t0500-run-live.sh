@@ -3,7 +3,9 @@
 # the seed's mutation mix at about 1000 writes/s for a minute while cdctail
 # is killed with SIGKILL at random moments spread over the whole minute (at
 # least 10 times) and Kafka is stopped for 30 s, cdctail's RSS sampled all
-# through the outage (bounded: under RUN_RSS_MAX_MB). Then: every
+# through the outage (bounded: under RUN_RSS_MAX_MB), and `cdctail cleanup`
+# run every 5 s next to it, as cron would (it must never fail, and the
+# loss check below shows it removed nothing unconsumed). Then: every
 # acknowledged write's event is in Kafka (by ts and key:
 # tests/e2e/kafka_verify.py, which knows nothing of cdctail's code), Cassandra
 # rejected no write (cdc_total_space is small, so it would have if consumed
@@ -124,7 +126,8 @@ PY
 		--log "$TMP/w1-$v.jsonl" >"$TMP/load-$v.json" 2>"$TMP/load-$v.err" &
 	loadpid=$!
 	t0=$(date +%s%N)
-	kills=0 kafka_down=0 kafka_back=0 rss_max=0 rss_n=0 kill_at=""
+	kills=0 kafka_down=0 kafka_back=0 rss_max=0 rss_n=0 kill_at="" cleanups=0 cleanup_bad=0 next_cleanup=2000
+	mkdir -p "$TMP/archive-$v" # cron's cleanup archives there too (it wants an existing directory)
 	# kill -9 once in each of KILLS equal slices of the load (its first 95 %,
 	# so that the last one comes before the load ends), at a random point of
 	# the slice; Kafka away for 30 s from second 15; RSS sampled every 0.5 s
@@ -147,6 +150,16 @@ PY
 				[ -n "$r" ] && rss_n=$((rss_n + 1)) && [ "$r" -gt $rss_max ] && rss_max=$r
 			fi
 		fi
+		# cron's cleanup next to the running service (docs/cleanup.md: safe
+		# to run alongside it): consumed segments only, into the same archive
+		if [ $el -ge $next_cleanup ]; then
+			"$CDCTAIL" cleanup --cdc-raw "$cdir/cdc_raw" --state-dir "$TMP/state-$v" --archive-dir "$TMP/archive-$v" \
+				>>"$TMP/cleanup-$v.out" 2>>"$TMP/cleanup-$v.err"
+			crc=$?
+			cleanups=$((cleanups + 1))
+			[ $crc -eq 0 ] || { cleanup_bad=$((cleanup_bad + 1)); echo "# cleanup exit $crc: $(tail -1 "$TMP/cleanup-$v.err")"; }
+			next_cleanup=$((el + 5000))
+		fi
 		if [ $kills -lt "$KILLS" ] && [ $el -ge $next_kill ]; then
 			pid=$(cat "$pidf")
 			kill -9 "$pid" 2>/dev/null && kills=$((kills + 1)) && kill_at="$kill_at $((el / 1000))"
@@ -167,6 +180,8 @@ d = json.load(open(sys.argv[1])); print(d["acknowledged"], d["failed"], d["achie
 		python3 -c 'import sys; k, down, n = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]); at = [int(x) for x in sys.argv[4:]]
 sys.exit(0 if k >= 10 and down >= 30 and at and at[0] < n / 4 and at[-1] >= n * 3 / 4 else 1)' \
 		"$kills" "$(( kafka_back - kafka_down ))" "$SECONDS_LOAD" $kill_at
+	check "run $v: cdctail cleanup ran $cleanups times next to the service ($cleanup_bad failed, $(grep -c '^archived' "$TMP/cleanup-$v.out" 2>/dev/null) segments archived by it)" \
+		[ $cleanups -ge 5 -a $cleanup_bad -eq 0 ]
 	check "run $v: cdctail's RSS while Kafka was away: at most $((rss_max / 1024)) MiB in $rss_n samples (bound $RSS_MAX_MB MiB)" \
 		[ $rss_n -ge 20 -a $rss_max -gt 0 -a $rss_max -lt $((RSS_MAX_MB * 1024)) ]
 	# cdctail catches up by itself
