@@ -30,25 +30,12 @@ import struct
 import sys
 import zlib
 
-
-def crc_ints(*vals, c=0):
-    for v in vals:
-        c = zlib.crc32(struct.pack('>I', v & 0xffffffff), c)
-    return c
+from seglayout import crc_ints, sections
 
 
 def parse(data):
-    version, sid, plen = struct.unpack('>iqH', data[:14])
-    hl = 18 + plen
-    compressed = b'compressionClass' in data[14:14 + plen]
-    secs, m = [], hl
-    while m + 8 <= len(data):
-        nxt, crc = struct.unpack('>II', data[m:m + 8])
-        if crc != crc_ints(sid, sid >> 32, m) or nxt <= m or nxt > len(data):
-            break
-        secs.append((m, nxt))
-        m = nxt
-    return sid, hl, compressed, secs
+    _, sid, hl, compressed, secs = sections(data)
+    return sid, hl, compressed, [(m, nxt) for m, nxt, _ in secs]
 
 
 def entries(buf, start, end):

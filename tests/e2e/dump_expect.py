@@ -15,26 +15,15 @@ import struct
 import sys
 import zlib
 
+from seglayout import crc_ints, sections
 
-def crc_ints(*vals, c=0):
-    for v in vals:
-        c = zlib.crc32(struct.pack('>I', v & 0xffffffff), c)
-    return c
+
 
 
 src, outdir = sys.argv[1], sys.argv[2]
 data = open(src, 'rb').read()
 base = os.path.basename(src)
-version, sid, plen = struct.unpack('>iqH', data[:14])
-hl = 18 + plen
-compressed = b'compressionClass' in data[14:14 + plen]
-secs, m = [], hl
-while m + 8 <= len(data):
-    nxt, crc = struct.unpack('>II', data[m:m + 8])
-    if crc != crc_ints(sid, sid >> 32, m) or nxt <= m or nxt > len(data):
-        break
-    secs.append((m, nxt, crc))
-    m = nxt
+version, sid, hl, compressed, secs = sections(data)
 
 
 def write(kind, d):

@@ -20,34 +20,24 @@ with its CRC, uncompressed length, a zlib stream of the section's bytes.
 Run from the repository root: tests/fuzz/make-segment-seeds.py
 """
 import glob
+import os
 import struct
+import sys
 import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'e2e'))
+import seglayout  # noqa: E402
+from seglayout import crc_ints  # noqa: E402
 
 MAX = 12 * 1024
 OUT = 'tests/fuzz/corpus/segment'
 CTL_VERSION = {6: 0 << 2, 7: 2 << 2, 8: 3 << 2}  # messaging 10, 12, 13
 
 
-def crc_ints(*vals):
-    c = 0
-    for v in vals:
-        c = zlib.crc32(struct.pack('>I', v & 0xffffffff), c)
-    return c
-
-
 def sections(data):
     """(version, id, header_len, compressed, [(marker, next)])"""
-    version, sid, plen = struct.unpack('>iqH', data[:14])
-    hl = 18 + plen
-    compressed = b'compressionClass' in data[14:14 + plen]
-    out, m = [], hl
-    while m + 8 <= len(data):
-        nxt, crc = struct.unpack('>II', data[m:m + 8])
-        if crc != crc_ints(sid, sid >> 32, m) or nxt <= m or nxt > len(data):
-            break
-        out.append((m, nxt))
-        m = nxt
-    return version, sid, hl, compressed, out
+    version, sid, hl, compressed, out = seglayout.sections(data)
+    return version, sid, hl, compressed, [(m, nxt) for m, nxt, _ in out]
 
 
 def cut(path):
