@@ -785,6 +785,38 @@ static void test_counter(void **state)
 	free(ctx.p);
 }
 
+/* Two updates: the first of the wide table, empty (IS_EMPTY: nothing after
+ * the flags), the second of the table without cdc, one row with v = 'x'. */
+static void w_empty_then_nocdc_row(tbuf *b, stats *st)
+{
+	w_begin(b, 2, ID_WIDE, KEY7, 4);
+	w_u8(b, 0x01);
+	tb_put(b, ID_NOCDC, 16);
+	w_vbytes(b, KEY7, 4);
+	w_u8(b, 0x10);
+	w_stats(b, st);
+	w_uv(b, 1);
+	w_str(b, "v");
+	w_uv(b, 1);
+	w_u8(b, 0x24);
+	w_ts(b, st, st->min_ts);
+	w_u8(b, 0x08);
+	w_str(b, "x");
+	w_u8(b, 0x01);
+}
+
+/* One update of table id whose header names a column it never had. */
+static void w_unknown_column(tbuf *b, const uint8_t *id, stats *st)
+{
+	w_begin(b, 1, id, KEY7, 4);
+	w_u8(b, 0x10);
+	w_stats(b, st);
+	w_uv(b, 1);
+	w_str(b, "nosuch");
+	w_uv(b, 0);
+	w_u8(b, 0x01);
+}
+
 /* Two updates, the first empty (IS_EMPTY: nothing after the flags), the
  * second on a table without cdc; then a mutation whose second update's table
  * is unknown. */
@@ -796,20 +828,7 @@ static void test_multi_empty_nocdc_unknown(void **state)
 	cdc_mutation m;
 
 	(void)state;
-	w_begin(&b, 2, ID_WIDE, KEY7, 4);
-	w_u8(&b, 0x01);
-	tb_put(&b, ID_NOCDC, 16);
-	w_vbytes(&b, KEY7, 4);
-	w_u8(&b, 0x10);
-	w_stats(&b, &st);
-	w_uv(&b, 1);
-	w_str(&b, "v");
-	w_uv(&b, 1);
-	w_u8(&b, 0x24);
-	w_ts(&b, &st, st.min_ts);
-	w_u8(&b, 0x08);
-	w_str(&b, "x");
-	w_u8(&b, 0x01);
+	w_empty_then_nocdc_row(&b, &st);
 	if (decode_all(&b, 12, &m, err) != 0)
 		fail_msg("%s", err);
 	assert_int_equal(m.nupdates, 2);
@@ -844,13 +863,7 @@ static void test_skip_non_cdc(void **state)
 	cdc_mutation m;
 
 	(void)state;
-	w_begin(&b, 1, ID_NOCDC, KEY7, 4);
-	w_u8(&b, 0x10);
-	w_stats(&b, &st);
-	w_uv(&b, 1);
-	w_str(&b, "nosuch");
-	w_uv(&b, 0);
-	w_u8(&b, 0x01);
+	w_unknown_column(&b, ID_NOCDC, &st);
 	assert_int_equal(cdc_decode(D, b.p, b.len, 12, &m, err, sizeof(err)), -1);
 	cdc_decoder_skip_non_cdc(D, 1);
 	if (cdc_decode(D, b.p, b.len, 12, &m, err, sizeof(err)) != 0)
@@ -862,20 +875,7 @@ static void test_skip_non_cdc(void **state)
 	free(b.p);
 
 	memset(&b, 0, sizeof(b));
-	w_begin(&b, 2, ID_WIDE, KEY7, 4);
-	w_u8(&b, 0x01);
-	tb_put(&b, ID_NOCDC, 16);
-	w_vbytes(&b, KEY7, 4);
-	w_u8(&b, 0x10);
-	w_stats(&b, &st);
-	w_uv(&b, 1);
-	w_str(&b, "v");
-	w_uv(&b, 1);
-	w_u8(&b, 0x24);
-	w_ts(&b, &st, st.min_ts);
-	w_u8(&b, 0x08);
-	w_str(&b, "x");
-	w_u8(&b, 0x01);
+	w_empty_then_nocdc_row(&b, &st);
 	if (cdc_decode(D, b.p, b.len, 12, &m, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	cdc_decoder_skip_non_cdc(D, 0);
@@ -894,13 +894,7 @@ static void test_unknown_column(void **state)
 	cdc_mutation m;
 
 	(void)state;
-	w_begin(&b, 1, ID_WIDE, KEY7, 4);
-	w_u8(&b, 0x10);
-	w_stats(&b, &st);
-	w_uv(&b, 1);
-	w_str(&b, "nosuch");
-	w_uv(&b, 0);
-	w_u8(&b, 0x01);
+	w_unknown_column(&b, ID_WIDE, &st);
 	assert_int_equal(cdc_decode(D, b.p, b.len, 12, &m, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "nosuch"));
 	assert_non_null(strstr(err, "wide"));
