@@ -24,38 +24,18 @@ def f32(v):
     return hexs(struct.pack('>f', float(v)))
 
 def parse_decode(path):
-    """Partition updates in order: dicts with table, key, pdel, rows, markers."""
-    ups = []
-    cur = row = None
-    for line in open(path, encoding='utf-8'):
-        s = line.strip()
-        if s.startswith('update '):
-            m = re.match(r'update (\S+) cdc=(\d) key=(\S*)', s)
-            cur = {'table': m.group(1), 'key': m.group(3), 'pdel': None, 'rows': [], 'markers': []}
-            ups.append(cur)
-        elif cur is None:
-            continue
-        elif s.startswith('partition deletion'):
-            cur['pdel'] = int(re.search(r'ts=(-?\d+)', s).group(1))
-        elif s.startswith('row '):
-            m = re.match(r'row (static|\(([^)]*)\))(.*)', s)
-            rest = m.group(3)
-            row = {'ck': m.group(2), 'lts': None, 'lttl': None, 'del': None, 'cells': {}}
-            lm = re.search(r'liveness ts=(-?\d+)(?: ttl=(\d+))?', rest)
-            if lm:
-                row['lts'] = int(lm.group(1))
-                row['lttl'] = int(lm.group(2)) if lm.group(2) else None
-            dm = re.search(r' deletion ts=(-?\d+)', rest)
-            if dm:
-                row['del'] = int(dm.group(1))
-            cur['rows'].append(row)
-        elif s.startswith('cell '):
-            m = re.match(r'cell (\S+) ts=(-?\d+)(?: ttl=(\d+) expires=\d+)?( deleted ldt=\d+)?(?: path=\S+)? value=(\S*)', s)
-            row['cells'][m.group(1)] = {'ts': int(m.group(2)), 'ttl': int(m.group(3)) if m.group(3) else None,
-                                        'deleted': bool(m.group(4)), 'value': m.group(5)}
-        elif s.startswith('marker '):
-            m = re.match(r'marker (\S+) \(([^)]*)\) deletion ts=(-?\d+)', s)
-            cur['markers'].append((m.group(1), m.group(2), int(m.group(3))))
+    """Partition updates in order: dicts with table, key, pdel, rows, markers;
+    parse_decode_full's reading, with one cell per column (the last, as the
+    seed tables have no collections) and markers without start deletions."""
+    ups = parse_decode_full(path)
+    for u in ups:
+        u['markers'] = [mk[:3] for mk in u['markers']]
+        for r in u['rows']:
+            if r['ck'] == 'static':
+                r['ck'] = None
+            r['cells'] = {c: {'ts': ts, 'ttl': ttl, 'deleted': dl, 'value': v}
+                          for c, ts, ttl, dl, _, v in r['cells']}
+            del r['cdels']
     return ups
 
 def cql_literals(s):
