@@ -39,6 +39,18 @@ start_run() {
 	echo $! >"$1"
 }
 
+# poll_count TOPIC PATTERN WANT: how many messages of TOPIC match PATTERN,
+# read again each second for up to 30 s until there are WANT
+poll_count() {
+	local n=0 i
+	for i in $(seq 1 30); do
+		n=$(kcat -b "$B" -C -t "$1" -e -q -f '%s\n' 2>/dev/null | grep -c "$2")
+		[ "$n" -ge "$3" ] && break
+		sleep 1
+	done
+	echo "$n"
+}
+
 for v in ${RUN_VERSIONS:-5.0 4.1}; do
 	cdir=$TMP/cass-$v
 	if ! scripts/cassandra.sh start --version "$v" --dir "$cdir" --addr "$ADDR" --cdc-total-space-mb 24 \
@@ -77,12 +89,7 @@ EOF
 		for i in $(seq 1 20); do echo "INSERT INTO $ks.late (k, v) VALUES ($i, 'v$i') USING TIMESTAMP $((1700000000000000 + i));"; done
 	} >"$TMP/late.cql"
 	"$PY" scripts/cql.py --host "$ADDR" -f "$TMP/late.cql" >/dev/null 2>"$TMP/late.err" || cat "$TMP/late.err"
-	got=0
-	for i in $(seq 1 30); do
-		got=$(kcat -b "$B" -C -t "t$ks.$ks.late" -e -q -f '%s\n' 2>/dev/null | grep -c '"op":"insert"')
-		[ "$got" -ge 20 ] && break
-		sleep 1
-	done
+	got=$(poll_count "t$ks.$ks.late" '"op":"insert"' 20)
 	check "run $v: a table created while running is picked up by a schema refresh: $got of 20 inserts in Kafka" [ "$got" = 20 ]
 	# a topic whose max.message.bytes is below two rows' events: the broker
 	# refuses them for good; they go to the dead-letter file, the next row
@@ -105,12 +112,7 @@ PY
 	for i in $(seq 1 30); do [ "$(cat "$dl" 2>/dev/null | grep -c '"topic":"t'"$ks.$ks"'.big"')" -ge 2 ] && break; sleep 1; done
 	echo "INSERT INTO $ks.big (k, v) VALUES (3, 'small') USING TIMESTAMP 1700000000000103;" >"$TMP/big2.cql"
 	"$PY" scripts/cql.py --host "$ADDR" -f "$TMP/big2.cql" >/dev/null 2>>"$TMP/big.err" || cat "$TMP/big.err"
-	small=0
-	for i in $(seq 1 30); do
-		small=$(kcat -b "$B" -C -t "t$ks.$ks.big" -e -q -f '%s\n' 2>/dev/null | grep -c '"ts":1700000000000103')
-		[ "$small" -ge 1 ] && break
-		sleep 1
-	done
+	small=$(poll_count "t$ks.$ks.big" '"ts":1700000000000103' 1)
 	check "run $v: rows too large for their topic (the broker's max.message.bytes) are in the dead-letter file with segment, offset, error; the next row reached Kafka ($small)" \
 		python3 - "$dl" "t$ks.$ks.big" "$TMP/metrics-$v.prom" "$small" <<'PY'
 import json, sys
