@@ -21,9 +21,6 @@
 
 #define CDC_CLEANUP_NO_LIMIT UINT64_MAX
 #define CDC_CLEANUP_NO_AGE (-1)
-/* A segment without any _cdc.idx (Cassandra 3.x, descriptor version 6) is
- * only a candidate for unconsumed deletion once it has not changed this long. */
-#define CDC_CLEANUP_MIN_IDLE_SECONDS 60
 /* cdc_cleanup() ran cleanly but the limits could not be met. */
 #define CDC_CLEANUP_OVER_LIMIT 1
 

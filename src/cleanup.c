@@ -1,8 +1,10 @@
 /* cleanup.c - `cdctail cleanup`: frees cdc_raw of consumed segments, and of
  * unconsumed ones only when the operator says so (docs/cleanup.md). */
 #include "cleanup.h"
+#include "cdcraw.h"
 #include "checkpoint.h"
 #include "err.h"
+#include "fsmove.h"
 #include "segment.h"
 
 #include <dirent.h>
@@ -311,113 +313,13 @@ static int scan(ctx *c, char *errstr, size_t errlen)
 
 /* ---- taking files out of cdc_raw ---- */
 
-/* Writes all of buf to fd. */
-static int write_all(int fd, const char *buf, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, buf, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Copies cdc_raw/name into the archive durably (temporary name, fsync, same
- * mtime, rename, directory fsync), then unlinks the original. Returns 0, 1
- * when the original vanished, -1 on error (reported; the original stays). */
-static int archive_by_copy(ctx *c, const char *name)
-{
-	char tmp[NAME_CAP + 32];
-	enum { BUFSZ = 1 << 20 };
-	char *buf = malloc(BUFSZ);
-	struct stat sb;
-	struct timespec times[2];
-	int in, outfd = -1, rc = -1;
-	const char *what = "open";
-
-	if (!buf) {
-		file_error(c, "%s/%s: out of memory", c->o->cdc_raw, name);
-		return -1;
-	}
-	snprintf(tmp, sizeof(tmp), ".%s.cdctail-tmp", name);
-	in = openat(c->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (in < 0) {
-		free(buf);
-		if (errno == ENOENT)
-			return 1;
-		file_error(c, "%s/%s: open: %s", c->o->cdc_raw, name, strerror(errno));
-		return -1;
-	}
-	if (fstat(in, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		file_error(c, "%s/%s: no longer a regular file", c->o->cdc_raw, name);
-		close(in);
-		free(buf);
-		return -1;
-	}
-	outfd = openat(c->archfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		       sb.st_mode & 0777);
-	if (outfd < 0)
-		goto fail;
-	for (;;) {
-		ssize_t r = read(in, buf, BUFSZ);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			file_error(c, "%s/%s: read: %s", c->o->cdc_raw, name, strerror(errno));
-			goto cleanup;
-		}
-		if (r == 0)
-			break;
-		what = "write";
-		if (write_all(outfd, buf, (size_t)r) != 0)
-			goto fail;
-	}
-	times[0] = sb.st_atim;
-	times[1] = sb.st_mtim;
-	what = "fsync";
-	if (futimens(outfd, times) != 0 || fsync(outfd) != 0)
-		goto fail;
-	what = "close";
-	rc = close(outfd);
-	outfd = -1;
-	if (rc != 0)
-		goto fail;
-	what = "rename";
-	if (renameat(c->archfd, tmp, c->archfd, name) != 0)
-		goto fail;
-	what = "fsync of the directory";
-	if (fsync(c->archfd) != 0)
-		goto fail;
-	close(in);
-	free(buf);
-	if (unlinkat(c->dirfd, name, 0) != 0 && errno != ENOENT) {
-		file_error(c, "%s/%s: unlink after copying to %s: %s", c->o->cdc_raw, name,
-			   c->o->archive_dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-fail:
-	file_error(c, "%s/%s: %s: %s", c->o->archive_dir, tmp, what, strerror(errno));
-cleanup:
-	if (outfd >= 0)
-		close(outfd);
-	unlinkat(c->archfd, tmp, 0);
-	close(in);
-	free(buf);
-	return -1;
-}
-
-/* Takes one file out of cdc_raw: unlink, or rename into the archive (copy when
- * it is another filesystem). Returns 0 done, 1 vanished, -1 error (reported). */
+/* Takes one file out of cdc_raw: unlink, or a durable move into the archive
+ * (fsmove.h). Returns 0 done, 1 vanished, -1 error (reported). */
 static int take_out(ctx *c, const char *name)
 {
+	char msg[CDC_ERRSTR_SIZE];
+	int rc;
+
 	if (!c->o->archive_dir) {
 		if (unlinkat(c->dirfd, name, 0) == 0)
 			return 0;
@@ -426,23 +328,11 @@ static int take_out(ctx *c, const char *name)
 		file_error(c, "%s/%s: unlink: %s", c->o->cdc_raw, name, strerror(errno));
 		return -1;
 	}
-	if (!c->o->archive_copy) {
-		if (renameat(c->dirfd, name, c->archfd, name) == 0) {
-			if (fsync(c->archfd) != 0) {
-				file_error(c, "%s: fsync of the directory: %s", c->o->archive_dir, strerror(errno));
-				return -1;
-			}
-			return 0;
-		}
-		if (errno == ENOENT)
-			return 1;
-		if (errno != EXDEV) {
-			file_error(c, "%s/%s: rename to %s: %s", c->o->cdc_raw, name, c->o->archive_dir,
-				   strerror(errno));
-			return -1;
-		}
-	}
-	return archive_by_copy(c, name);
+	rc = cdc_move_at(c->dirfd, c->o->cdc_raw, name, c->archfd, c->o->archive_dir, c->o->archive_copy, msg,
+			 sizeof(msg));
+	if (rc < 0)
+		file_error(c, "%s", msg);
+	return rc;
 }
 
 /* Removes or archives one file of a segment and prints the action line with
@@ -492,24 +382,25 @@ static int64_t handle_segment(ctx *c, seg *s, const char *why)
 
 /* ---- the decisions ---- */
 
-/* Fills consumed and eligible for every segment (see cleanup.h). */
+/* Fills consumed and eligible for every segment, by Cassandra's rules
+ * (cdcraw.h). */
 static void judge(ctx *c, const cdc_checkpoint *ck)
 {
 	size_t i;
 
 	for (i = 0; i < c->n; i++) {
 		seg *s = &c->v[i];
+		cdc_raw_record r = { 0 };
 
-		s->in_ckpt = cdc_checkpoint_get(ck, s->id, &s->position, &s->finished) == 0;
+		s->in_ckpt = r.in_checkpoint = cdc_checkpoint_get(ck, s->id, &s->position, &s->finished) == 0;
+		r.position = s->position;
+		r.finished = s->finished;
 		if (s->has_idx)
 			read_idx(c, s);
-		s->consumed = s->in_ckpt &&
-			      (s->finished || (s->idx_ok && s->idx.completed && s->position >= s->idx.offset));
-		/* Unconsumed deletion: Cassandra is done with the segment for sure. */
-		s->eligible = s->has_log &&
-			      ((s->idx_ok && s->idx.completed) ||
-			       (!s->has_idx && s->version <= CDC_CL_VERSION_30 &&
-				c->now - s->mtime >= CDC_CLEANUP_MIN_IDLE_SECONDS));
+		s->consumed = cdc_raw_consumed(&r, s->idx_ok, &s->idx);
+		/* unconsumed deletion: Cassandra is done with the segment for sure */
+		s->eligible = s->has_log && cdc_raw_finished_by_cassandra(s->has_idx, s->idx_ok, &s->idx, s->version,
+									   s->mtime, c->now);
 	}
 }
 

@@ -5,6 +5,7 @@
 #include "mutation.h"
 #include "segment.h"
 #include "sink.h"
+#include "topic.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -119,33 +120,11 @@ static void on_delivery(void *opaque, const cdc_msg_tag *tag, const cdc_delivery
 	}
 }
 
-/* The topic of an update: the template with {prefix}, {keyspace}, {table}. */
+/* The topic of an update (topic.h). */
 static const char *topic_for(sink_ctx *s, const cdc_update *u)
 {
-	const char *t = s->o->topic_template ? s->o->topic_template : "{prefix}.{keyspace}.{table}";
-	size_t n = 0;
-
-	while (*t && n + 1 < sizeof(s->topic)) {
-		const char *v = NULL;
-		size_t skip = 0;
-
-		if (strncmp(t, "{prefix}", 8) == 0)
-			v = s->o->topic_prefix ? s->o->topic_prefix : "cdctail", skip = 8;
-		else if (strncmp(t, "{keyspace}", 10) == 0)
-			v = u->table->keyspace, skip = 10;
-		else if (strncmp(t, "{table}", 7) == 0)
-			v = u->table->name, skip = 7;
-		if (v) {
-			n += (size_t)snprintf(s->topic + n, sizeof(s->topic) - n, "%s", v);
-			if (n >= sizeof(s->topic))
-				n = sizeof(s->topic) - 1;
-			t += skip;
-		} else {
-			s->topic[n++] = *t++;
-		}
-	}
-	s->topic[n] = '\0';
-	return s->topic;
+	return cdc_topic_format(s->o->topic_template, s->o->topic_prefix, u->table->keyspace, u->table->name, s->topic,
+				sizeof(s->topic));
 }
 
 /* Whether the options keep events of table t. */

@@ -1,0 +1,34 @@
+/* settings.h - `cdctail run`'s configuration keys (docs/run.md), read and
+ * checked out of a cdc_config once, into plain values.
+ *
+ * Ownership: the strings point into the cdc_config (or into the settings'
+ * own buffers) and live as long as both. */
+#ifndef CDCTAIL_SETTINGS_H
+#define CDCTAIL_SETTINGS_H
+
+#include "config.h"
+
+typedef struct cdc_settings {
+	const char *cdc_raw, *state_dir, *schema, *host, *user, *password_file, *node, *output;
+	const char *topic_template, *topic_prefix, *metrics_file, *archive_dir, *quarantine_dir;
+	const char *log_file;
+	char quarantine_buf[4096], node_buf[256];
+	long long port, max_in_flight, checkpoint_ms, rescan_ms, metrics_ms, shutdown_ms;
+	int trigger;             /* format = trigger */
+	int delete_consumed;
+	int kafka;               /* kafka.bootstrap.servers is set */
+	int orphan_timeout_set;  /* the retired key was given (warned about) */
+	int live_schema;         /* schema = live */
+	const char *props[130];  /* kafka.* as "k=v", NULL-terminated */
+	int nprops;
+} cdc_settings;
+
+/* The keys `run` knows besides kafka.*, NULL-terminated. */
+extern const char *const cdc_settings_keys[];
+
+/* Reads and checks every key of c into s (defaults for the unset ones):
+ * unknown keys, malformed values and unsafe Kafka settings are refused.
+ * Returns 0, or -1 with errstr naming the key. */
+int cdc_settings_load(cdc_settings *s, const cdc_config *c, char *errstr, size_t errlen);
+
+#endif

@@ -1,0 +1,1185 @@
+/* service.c - the loop of `cdctail run`. */
+#include "service.h"
+#include "acktrack.h"
+#include "cdcraw.h"
+#include "checkpoint.h"
+#include "deadletter.h"
+#include "err.h"
+#include "event.h"
+#include "fsmove.h"
+#include "jsonl.h"
+#include "log.h"
+#include "mutation.h"
+#include "notify.h"
+#include "outbox.h"
+#include "schema.h"
+#include "schema_fetch.h"
+#include "segment.h"
+#include "settings.h"
+#include "sink.h"
+#include "topic.h"
+#include "watch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int64_t wall_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* A segment between its first read and its release. */
+typedef struct seg_state {
+	cdc_seg_file file;
+	cdc_segment *seg;        /* open while being read */
+	cdc_acktrack *ack;
+	int messaging_version, cl_version;
+	int read_done;           /* everything Cassandra will write is read */
+	int bad;                 /* unreadable: quarantine instead of delete */
+	int completed;           /* its idx said COMPLETED (or 3.x: whole file) */
+	cdc_raw_idxless idxless; /* 4.0+ without _cdc.idx: NO_CDC_DATA or
+				  * DISCARDED once decided (cdcraw.h) */
+} seg_state;
+
+/* The entry whose events are in the outbox. */
+typedef struct entry_pos {
+	int64_t segment_id;
+	uint64_t generation, seq, offset;
+} entry_pos;
+
+typedef struct service {
+	cdc_settings s;
+	const cdc_config *config;
+	const cdc_service_ctl *ctl;
+	cdc_metrics *m;
+	cdc_checkpoint *cp;
+	cdc_sink *sink;
+	cdc_watch *watch;
+	cdc_schema *schema;
+	cdc_decoder *dec;
+	cdc_eventer *ev;
+	cdc_outbox *out;
+	cdc_jsonl *dead;         /* state_dir/dead-letter.jsonl */
+	char *password;
+	int lockfd;
+	seg_state **segs;        /* active, by id; segs[0] is the oldest */
+	size_t nsegs, capsegs;
+	int64_t reading_id;      /* id of the segment being read, or -1 */
+	uint64_t limit;          /* its read limit (idx offset), CDC_NO_LIMIT */
+	entry_pos staged;        /* the entry the outbox holds */
+	int rewind;              /* a delivery failed: re-read from the checkpoint */
+	int dirty;               /* checkpoint changed in memory */
+	int fatal;
+	int stopping;            /* the checkpoint is saved: reports move nothing now */
+	int kafka_warned;        /* "reading paused" was said */
+	int worked;              /* this turn of the loop did something */
+	uint8_t (*unknown)[16];  /* table ids not found after a refresh */
+	size_t nunknown;
+	char topic[512];
+	cdc_raw_witness witness; /* for the idx-less segment waited for */
+	int64_t next_cp, next_scan, next_metrics, next_wd, wd_ms;
+	unsigned long overflows; /* inotify overflows already counted */
+} service;
+
+static seg_state *find_seg(service *sv, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < sv->nsegs; i++)
+		if (sv->segs[i]->file.id == id)
+			return sv->segs[i];
+	return NULL;
+}
+
+/* ---- delivery reports ---- */
+
+/* A message Kafka will never accept: into the dead-letter file, so the
+ * position can go past it. 0, or -1 (logged: it must then count as failed). */
+static int dead_letter(service *sv, const seg_state *g, const cdc_msg_tag *tag, const cdc_delivery *d)
+{
+	cdc_dead_letter dl = { g->file.path, tag->segment_id, tag->offset, d->err, d->topic, d->key, d->payload,
+			       d->keylen, d->len, tag->ts };
+	char errstr[CDC_ERRSTR_SIZE];
+
+	if (cdc_deadletter_write(sv->dead, &dl, errstr, sizeof(errstr)) != 0) {
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+		return -1;
+	}
+	cdc_metrics_add(sv->m, CDC_M_DEAD_LETTERS, 1);
+	cdc_log(CDC_LOG_ERR, "%s: entry at offset %" PRIu64 ": Kafka will not accept its event for %s (%s, %zu bytes): "
+		"written to %s", g->file.path, tag->offset, d->topic ? d->topic : "?", d->err ? d->err : "?", d->len,
+		cdc_jsonl_path(sv->dead));
+	return 0;
+}
+
+/* Delivery report: the only place a message's fate is learnt. A report whose
+ * generation is not that of the segment's current tracker is stale (the
+ * message was sent before a re-read, which sends it again): it counts in
+ * the metrics but moves no position. */
+static void on_delivery(void *opaque, const cdc_msg_tag *tag, const cdc_delivery *d)
+{
+	service *sv = opaque;
+	seg_state *g = find_seg(sv, tag->segment_id);
+	int current = g && g->ack && cdc_acktrack_generation(g->ack) == tag->generation;
+	int ok = 0;
+
+	if (d->status == CDC_DELIVERED)
+		cdc_metrics_acked(sv->m, tag->stat, d->len, tag->ts);
+	if (sv->stopping) /* purged at exit: sent again by the next run */
+		return;
+	switch (d->status) {
+	case CDC_DELIVERED:
+		ok = 1;
+		break;
+	case CDC_REJECTED:
+		if (!current)
+			break; /* sent again after the re-read, and reported then */
+		if (dead_letter(sv, g, tag, d) == 0) {
+			ok = 1;
+			break;
+		}
+		/* not written down: it must not be passed over */
+		/* fall through */
+	default:
+		if (!cdc_metrics_get(sv->m, CDC_M_DELIVERY_ERRORS))
+			cdc_log(CDC_LOG_ERR, "delivery failed: %s; segment %" PRId64 " will be re-read from its checkpoint",
+				d->err ? d->err : "?", tag->segment_id);
+		cdc_metrics_add(sv->m, CDC_M_DELIVERY_ERRORS, 1);
+		if (current)
+			sv->rewind = 1;
+		break;
+	}
+	if (current)
+		cdc_acktrack_ack(g->ack, tag->generation, tag->seq, ok);
+}
+
+/* ---- one entry: decode, render, stage ---- */
+
+/* Event callback: stages one event of the current entry. */
+static int stage_event(void *opaque, const cdc_update *u, const char *json, size_t len)
+{
+	service *sv = opaque;
+	const char *key;
+	size_t keylen;
+
+	cdc_eventer_key(sv->ev, &key, &keylen);
+	cdc_topic_format(sv->s.topic_template, sv->s.topic_prefix, u->table->keyspace, u->table->name, sv->topic,
+			 sizeof(sv->topic));
+	return cdc_outbox_stage(sv->out, sv->topic, key, keylen, json, len, cdc_eventer_ts(sv->ev),
+				cdc_metrics_series(sv->m, u->table->keyspace, u->table->name, cdc_eventer_op(sv->ev)));
+}
+
+/* Hands the staged messages to the sink: 0 all sent, 1 the sink is full
+ * (call again after polling), -1 fatal (logged). */
+static int send_staged(service *sv)
+{
+	cdc_msg_tag tag = { .segment_id = sv->staged.segment_id, .generation = sv->staged.generation,
+			    .seq = sv->staged.seq, .offset = sv->staged.offset };
+	char errstr[CDC_ERRSTR_SIZE];
+	int rc = cdc_outbox_send(sv->out, sv->sink, &tag, errstr, sizeof(errstr));
+
+	if (rc < 0)
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+	return rc;
+}
+
+/* Whether id is a table already looked for after a schema refresh; with
+ * add, remembers it. */
+static int known_unknown(service *sv, const uint8_t id[16], int add)
+{
+	size_t i;
+
+	for (i = 0; i < sv->nunknown; i++)
+		if (memcmp(sv->unknown[i], id, 16) == 0)
+			return 1;
+	if (add && sv->nunknown < 4096)
+		memcpy(sv->unknown[sv->nunknown++], id, 16);
+	return 0;
+}
+
+/* Loads the schema: a file, or the live node's system_schema. 0, or -1 with
+ * errstr. */
+static int load_schema(service *sv, char *errstr, size_t errlen)
+{
+	cdc_schema *s = cdc_schema_new();
+	cdc_buf json = CDC_BUF_INIT;
+	int rc;
+
+	if (!s)
+		return cdc_error(errstr, errlen, "out of memory");
+	if (!sv->s.live_schema) {
+		rc = cdc_schema_load_file(s, sv->s.schema, errstr, errlen);
+	} else {
+		cdc_buf others = CDC_BUF_INIT;
+		size_t i;
+
+		rc = cdc_schema_fetch_json_others(sv->s.host, (int)sv->s.port, sv->s.user, sv->password, NULL,
+						  &json, &others, errstr, errlen);
+		if (rc == 0)
+			rc = cdc_schema_load_json(s, json.p, json.len, "live schema", errstr, errlen);
+		/* Cassandra's own tables are in every segment; knowing their ids
+		 * spares a refresh for each (and a stall while the node is down,
+		 * as after a 3.x drain) */
+		for (i = 0; rc == 0 && i + 16 <= others.len; i += 16)
+			known_unknown(sv, (const uint8_t *)others.p + i, 1);
+		cdc_buf_free(&others);
+		cdc_buf_free(&json);
+	}
+	if (rc != 0) {
+		cdc_schema_destroy(s);
+		return -1;
+	}
+	if (sv->dec)
+		cdc_decoder_set_schema(sv->dec, s);
+	cdc_schema_destroy(sv->schema);
+	sv->schema = s;
+	return 0;
+}
+
+/* Decodes one entry and stages its events; registers it with the tracker.
+ * 0 done, 1 the schema could not be refreshed (re-read from the
+ * checkpoint), -1 fatal. */
+static int process_entry(service *sv, seg_state *g, const cdc_entry_info *e)
+{
+	char errstr[CDC_ERRSTR_SIZE], uuid[37];
+	cdc_event_source src = { sv->s.node, g->file.id, e->offset, g->cl_version, NULL };
+	cdc_mutation m;
+	int rc;
+
+	rc = cdc_decode(sv->dec, e->body, e->size, g->messaging_version, &m, errstr, sizeof(errstr));
+	if (rc == CDC_DECODE_UNKNOWN_TABLE && sv->s.live_schema && !known_unknown(sv, m.missing_table, 0)) {
+		uint8_t id[16];
+
+		memcpy(id, m.missing_table, 16);
+		cdc_uuid_format(id, uuid);
+		if (load_schema(sv, errstr, sizeof(errstr)) != 0) {
+			cdc_log(CDC_LOG_WARN, "schema refresh for unknown table %s failed: %s; retrying", uuid, errstr);
+			sv->rewind = 1; /* the entry is read again from the checkpoint */
+			usleep(1000000);
+			return 1;
+		}
+		rc = cdc_decode(sv->dec, e->body, e->size, g->messaging_version, &m, errstr, sizeof(errstr));
+		if (rc == CDC_DECODE_UNKNOWN_TABLE)
+			known_unknown(sv, id, 1);
+	}
+	cdc_outbox_clear(sv->out);
+	src.cassandra = cdc_schema_cassandra_version(sv->schema); /* after any refresh */
+	if (rc == CDC_DECODE_UNKNOWN_TABLE) {
+		cdc_metrics_add(sv->m, CDC_M_UNKNOWN_TABLE_ENTRIES, 1);
+	} else if (rc != 0) {
+		cdc_log(CDC_LOG_ERR, "%s: entry at offset %" PRIu64 ": %s; entry skipped", g->file.path, e->offset, errstr);
+		cdc_metrics_add(sv->m, CDC_M_DECODE_ERRORS, 1);
+	} else if (cdc_events_emit(sv->ev, &m, &src, stage_event, sv, errstr, sizeof(errstr)) < 0) {
+		cdc_log(CDC_LOG_ERR, "%s: entry at offset %" PRIu64 ": %s; entry skipped", g->file.path, e->offset, errstr);
+		cdc_metrics_add(sv->m, CDC_M_DECODE_ERRORS, 1);
+		cdc_outbox_clear(sv->out);
+	}
+	sv->staged.segment_id = g->file.id;
+	sv->staged.generation = cdc_acktrack_generation(g->ack);
+	sv->staged.offset = e->offset;
+	if (cdc_acktrack_add(g->ack, e->end, (uint32_t)cdc_outbox_pending(sv->out), &sv->staged.seq) != 0) {
+		cdc_log(CDC_LOG_ERR, "%s: entry at offset %" PRIu64 ": position tracking failed", g->file.path, e->offset);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- a segment: open, index, read ---- */
+
+/* Opens the segment for reading from its checkpoint position. 0 open, 1 not
+ * readable yet (retry later), -1 not to be read (bad: quarantined when
+ * released; or gone). */
+static int open_seg(service *sv, seg_state *g)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	const cdc_descriptor *d;
+	uint64_t pos = 0;
+	int finished = 0;
+
+	if (cdc_segment_open_ex(&g->seg, g->file.path, CDC_OPEN_NOFOLLOW, errstr, sizeof(errstr)) != 0) {
+		cdc_index idx;
+		int done = g->file.has_idx &&
+			   cdc_index_read_ex(g->file.idx_path, CDC_OPEN_NOFOLLOW, &idx, NULL, 0) == 0 && idx.completed;
+		struct stat st;
+
+		if (lstat(g->file.path, &st) != 0 && errno == ENOENT) {
+			/* Cassandra removes idx-less segments at discard; anything else
+			 * removed here unread was removed by hand or by Cassandra's
+			 * cdc_block_writes = false */
+			cdc_log(g->file.has_idx ? CDC_LOG_WARN : CDC_LOG_INFO, "%s: removed from cdc_raw before it was read%s",
+				g->file.path, g->file.has_idx ? " (with its _cdc.idx: its events are not in Kafka)" : "");
+			g->idxless = CDC_RAW_NO_CDC_DATA;
+			g->read_done = 1;
+			return -1;
+		}
+		if (!done && time(NULL) - g->file.mtime < 60)
+			return 1; /* Cassandra may still be writing its header */
+		cdc_log(CDC_LOG_ERR, "%s; segment quarantined", errstr);
+		cdc_metrics_add(sv->m, CDC_M_DECODE_ERRORS, 1);
+		g->bad = 1;
+		g->read_done = 1;
+		return -1;
+	}
+	d = cdc_segment_descriptor(g->seg);
+	g->messaging_version = d->messaging_version;
+	g->cl_version = d->version;
+	cdc_checkpoint_get(sv->cp, g->file.id, &pos, &finished);
+	g->ack = cdc_acktrack_new(g->file.id, pos);
+	if (!g->ack) {
+		cdc_log(CDC_LOG_ERR, "out of memory");
+		return -1;
+	}
+	if (pos)
+		cdc_log(CDC_LOG_INFO, "%s: resuming after offset %" PRIu64, g->file.path, pos);
+	return 0;
+}
+
+/* The newest readable _cdc.idx among the segments newer than g (by id):
+ * 1 and *id, *idx, or 0 when none of them has one. */
+static int newest_newer_idx(service *sv, const seg_state *g, int64_t *id, cdc_index *idx)
+{
+	size_t i;
+
+	for (i = sv->nsegs; i-- > 0 && sv->segs[i]->file.id > g->file.id;) {
+		const seg_state *h = sv->segs[i];
+
+		if (h->file.idx_path[0] && cdc_index_read_ex(h->file.idx_path, CDC_OPEN_NOFOLLOW, idx, NULL, 0) == 0) {
+			*id = h->file.id;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Decides about a 4.0+ segment that has no _cdc.idx (yet), by Cassandra's
+ * rules (cdcraw.h): the newer idx is looked at first, then the segment. */
+static cdc_raw_idxless decide_idxless(service *sv, seg_state *g)
+{
+	cdc_index idx = { 0, 0 };
+	int64_t id = 0;
+	int newer = newest_newer_idx(sv, g, &id, &idx);
+	char why[5000];
+	cdc_raw_idxless v = cdc_raw_decide_idxless(g->file.path, g->file.idx_path, g->file.id, newer, id, &idx,
+						   &sv->witness, why, sizeof(why));
+
+	if (v == CDC_RAW_IDX_APPEARED)
+		g->file.has_idx = 1;
+	else if (v != CDC_RAW_WAIT) {
+		cdc_log(CDC_LOG_INFO, "%s", why);
+		g->idxless = v;
+	}
+	return v;
+}
+
+/* What the index allows now: sets the segment's read limit; returns 1 when
+ * the limit grew (more to read), and marks completed. */
+static int apply_index(service *sv, seg_state *g, uint64_t *limit)
+{
+	cdc_index idx;
+	char errstr[CDC_ERRSTR_SIZE];
+
+	if (g->idxless == CDC_RAW_NO_CDC_DATA)
+		return 0;
+	if (g->idxless == CDC_RAW_DISCARDED || (!g->file.has_idx && cdc_raw_whole_at_discard(g->cl_version))) {
+		g->completed = 1;
+		*limit = CDC_NO_LIMIT;
+		return 0;
+	}
+	if (!g->file.has_idx) {
+		switch (decide_idxless(sv, g)) {
+		case CDC_RAW_IDX_APPEARED:
+			break;
+		case CDC_RAW_NO_CDC_DATA:
+			g->completed = 1; /* nothing to read, limit stays where it is */
+			return 0;
+		case CDC_RAW_DISCARDED:
+			g->completed = 1;
+			*limit = CDC_NO_LIMIT;
+			return 0;
+		default:
+			return 0;
+		}
+	}
+	if (cdc_index_read_ex(g->file.idx_path, CDC_OPEN_NOFOLLOW, &idx, errstr, sizeof(errstr)) != 0)
+		return 0; /* being rewritten: next time */
+	if (idx.completed)
+		g->completed = 1;
+	if (*limit == CDC_NO_LIMIT || idx.offset > *limit) {
+		int grew = *limit != idx.offset;
+
+		*limit = idx.offset;
+		return grew;
+	}
+	return 0;
+}
+
+/* At the end of what can be read now: 1 when the limit moved (read on),
+ * 0 wait for Cassandra, 2 the segment is read to its end. */
+static int at_read_end(service *sv, seg_state *g)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	uint64_t before = sv->limit;
+
+	if (apply_index(sv, g, &sv->limit) || before != sv->limit) {
+		cdc_segment_set_limit(g->seg, sv->limit);
+		if (cdc_segment_refresh(g->seg, errstr, sizeof(errstr)) != 0) {
+			cdc_log(CDC_LOG_ERR, "%s", errstr);
+			return 0;
+		}
+		return 1;
+	}
+	if (g->completed) {
+		if (cdc_segment_end_state(g->seg).reason == CDC_END_ERROR) {
+			g->bad = 1;
+			cdc_metrics_add(sv->m, CDC_M_DECODE_ERRORS, 1);
+		}
+		g->read_done = 1;
+		return 2;
+	}
+	if (cdc_segment_refresh(g->seg, errstr, sizeof(errstr)) != 0)
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+	return 0;
+}
+
+/* Reads up to budget entries of the segment being read. Returns the number
+ * of items handled; 0 when it must wait for Cassandra. */
+static int read_some(service *sv, seg_state *g, int budget)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	cdc_item it;
+	int n = 0, r;
+
+	while (n < budget) {
+		if (cdc_outbox_pending(sv->out)) {
+			int s = send_staged(sv);
+
+			if (s != 0) {
+				if (s < 0)
+					sv->fatal = 1;
+				return n;
+			}
+		}
+		r = cdc_segment_next(g->seg, &it, errstr, sizeof(errstr));
+		if (r < 0) {
+			cdc_log(CDC_LOG_ERR, "%s; segment quarantined", errstr);
+			cdc_metrics_add(sv->m, CDC_M_DECODE_ERRORS, 1);
+			g->bad = 1;
+			g->read_done = 1;
+			return n + 1;
+		}
+		if (r == 0) {
+			r = at_read_end(sv, g);
+			if (r == 1)
+				continue;
+			return r == 2 ? n + 1 : n;
+		}
+		n++;
+		if (it.kind == CDC_ITEM_ERROR) {
+			cdc_log(CDC_LOG_ERR, "%s", errstr);
+			cdc_metrics_add(sv->m, CDC_M_DECODE_ERRORS, 1);
+			continue;
+		}
+		if (it.kind != CDC_ITEM_ENTRY || it.entry.end <= cdc_acktrack_safe(g->ack))
+			continue;
+		r = process_entry(sv, g, &it.entry);
+		if (r < 0) {
+			sv->fatal = 1;
+			return n;
+		}
+		if (r > 0)
+			return n; /* schema unavailable: rewinding */
+	}
+	return n;
+}
+
+/* ---- checkpoint and release ---- */
+
+/* A file sink's lines must be on disk before a checkpoint covers them, and
+ * so must the dead letters. 0, or -1 (logged). */
+static int sync_outputs(service *sv)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+
+	if (sv->sink && cdc_sink_in_flight(sv->sink) == 0 && cdc_sink_flush(sv->sink, 0, errstr, sizeof(errstr)) != 0) {
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+		return -1;
+	}
+	if (cdc_jsonl_sync(sv->dead, errstr, sizeof(errstr)) != 0) {
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes the checkpoint durably, the outputs it relies on first. 0, or -1
+ * (logged). */
+static int write_checkpoint(service *sv)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+
+	cdc_checkpoint_set_acked_ts(sv->cp, cdc_metrics_newest_acked_ts(sv->m));
+	if (sync_outputs(sv) != 0)
+		return -1;
+	if (cdc_checkpoint_save(sv->cp, errstr, sizeof(errstr)) != 0) {
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+		return -1;
+	}
+	sv->dirty = 0;
+	return 0;
+}
+
+/* Saves safe positions of active segments when any moved; 0, or -1
+ * (logged). */
+static int save_checkpoint(service *sv)
+{
+	size_t i;
+
+	for (i = 0; i < sv->nsegs; i++)
+		if (sv->segs[i]->ack) {
+			uint64_t safe = cdc_acktrack_safe(sv->segs[i]->ack), pos = 0;
+			int fin = 0;
+
+			if (cdc_checkpoint_get(sv->cp, sv->segs[i]->file.id, &pos, &fin) != 0 || safe > pos) {
+				cdc_checkpoint_set(sv->cp, sv->segs[i]->file.id, safe, 0);
+				sv->dirty = 1;
+			}
+		}
+	if (cdc_checkpoint_set_acked_ts(sv->cp, cdc_metrics_newest_acked_ts(sv->m)))
+		sv->dirty = 1;
+	return sv->dirty ? write_checkpoint(sv) : 0;
+}
+
+/* Takes a released segment's files out of cdc_raw as its fate says (the
+ * checkpoint saying it is finished is already durable). 0, or -1 (logged). */
+static int take_out(service *sv, seg_state *g, cdc_raw_fate fate)
+{
+	const char *dir = fate == CDC_RAW_QUARANTINE ? sv->s.quarantine_dir : sv->s.archive_dir;
+	char errstr[CDC_ERRSTR_SIZE];
+
+	if (fate == CDC_RAW_DELETE) {
+		if (unlink(g->file.path) != 0 && errno != ENOENT) {
+			cdc_log(CDC_LOG_ERR, "%s: %s", g->file.path, strerror(errno));
+			return -1;
+		}
+		if (g->file.has_idx && unlink(g->file.idx_path) != 0 && errno != ENOENT)
+			cdc_log(CDC_LOG_WARN, "%s: %s", g->file.idx_path, strerror(errno));
+		return 0;
+	}
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		cdc_log(CDC_LOG_ERR, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (cdc_move_into(g->file.path, dir, errstr, sizeof(errstr)) < 0) {
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+		return -1;
+	}
+	if (g->file.has_idx && cdc_move_into(g->file.idx_path, dir, errstr, sizeof(errstr)) < 0)
+		cdc_log(CDC_LOG_WARN, "%s", errstr);
+	return 0;
+}
+
+/* Releases a finished segment: checkpoint durable first, then the files go
+ * (deleted, archived or quarantined), then the record is forgotten. Returns
+ * 0 released, 1 not yet (an idx-less segment Cassandra is to remove: kept
+ * while it still can), -1 fatal (logged). */
+static int release(service *sv, seg_state *g)
+{
+	cdc_raw_fate fate = cdc_raw_fate_of(g->bad, 0, sv->s.delete_consumed, sv->s.archive_dir);
+	uint64_t safe = cdc_acktrack_safe(g->ack);
+	static const char *const done[] = { "deleted", "archived", "kept", "quarantined" };
+
+	if (g->idxless) {
+		int r = cdc_raw_idxless_release(g->file.path, time(NULL));
+
+		if (r == 0) { /* Cassandra removed it (discard of a segment without CDC data) */
+			cdc_checkpoint_forget(sv->cp, g->file.id);
+			sv->dirty = 1;
+			return 0;
+		}
+		if (r != 2)
+			return 1;
+	}
+	cdc_checkpoint_set(sv->cp, g->file.id, safe, 1);
+	if (write_checkpoint(sv) != 0)
+		return -1;
+	if (fate == CDC_RAW_KEEP) {
+		cdc_log(CDC_LOG_INFO, "%s: all events acknowledged; kept (delete_consumed = false)", g->file.path);
+		cdc_metrics_add(sv->m, CDC_M_SEGMENTS_DONE, 1);
+		return 0;
+	}
+	if (take_out(sv, g, fate) != 0)
+		return -1;
+	cdc_checkpoint_forget(sv->cp, g->file.id);
+	sv->dirty = 1;
+	cdc_metrics_add(sv->m, fate == CDC_RAW_QUARANTINE ? CDC_M_SEGMENTS_QUARANTINED : CDC_M_SEGMENTS_DONE, 1);
+	cdc_log(CDC_LOG_INFO, "%s: %s (%" PRIu64 " bytes of entries delivered)", g->file.path, done[fate], safe);
+	return 0;
+}
+
+static void free_seg(seg_state *g)
+{
+	if (!g)
+		return;
+	cdc_segment_destroy(g->seg);
+	cdc_acktrack_destroy(g->ack);
+	free(g);
+}
+
+/* A segment the checkpoint records finished is still in cdc_raw (kept by
+ * delete_consumed = false, or a crash between checkpoint and removal):
+ * removes or archives it now when so configured. */
+static void take_out_finished(service *sv, const cdc_seg_file *f)
+{
+	seg_state g;
+
+	if (!sv->s.delete_consumed)
+		return;
+	memset(&g, 0, sizeof(g));
+	g.file = *f;
+	if (take_out(sv, &g, sv->s.archive_dir ? CDC_RAW_ARCHIVE : CDC_RAW_DELETE) == 0) {
+		cdc_checkpoint_forget(sv->cp, f->id);
+		sv->dirty = 1;
+	}
+}
+
+/* Adds a segment found in cdc_raw to the active ones, keeping them in id
+ * order. 0, or -1 when out of memory. */
+static int add_seg(service *sv, const cdc_seg_file *f)
+{
+	seg_state *g;
+	size_t k;
+
+	if (sv->nsegs == sv->capsegs) {
+		size_t cap = sv->capsegs ? sv->capsegs * 2 : 16;
+		seg_state **ns = realloc(sv->segs, cap * sizeof(*ns));
+
+		if (!ns)
+			return -1;
+		sv->segs = ns;
+		sv->capsegs = cap;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -1;
+	g->file = *f;
+	/* new ids are usually the largest */
+	for (k = sv->nsegs; k > 0 && sv->segs[k - 1]->file.id > g->file.id; k--)
+		sv->segs[k] = sv->segs[k - 1];
+	sv->segs[k] = g;
+	sv->nsegs++;
+	return 0;
+}
+
+/* Forgets the checkpoint records of segments no longer in cdc_raw (removed
+ * by cleanup or by hand). */
+static void forget_gone(service *sv, const cdc_seg_file *files, size_t n)
+{
+	size_t i, k;
+
+	for (i = cdc_checkpoint_count(sv->cp); i-- > 0;) {
+		int64_t id;
+		uint64_t pos;
+		int fin, present = 0;
+
+		cdc_checkpoint_at(sv->cp, i, &id, &pos, &fin);
+		for (k = 0; k < n && !present; k++)
+			present = files[k].id == id;
+		if (!present && !find_seg(sv, id)) {
+			cdc_checkpoint_forget(sv->cp, id);
+			sv->dirty = 1;
+		}
+	}
+}
+
+/* Rescans cdc_raw: adds new segments (not finished in the checkpoint),
+ * forgets checkpoint records of files that are gone. */
+static void rescan(service *sv)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	cdc_seg_file *files;
+	size_t n, i;
+	uint64_t bytes;
+
+	cdc_metrics_add(sv->m, CDC_M_RESCANS, 1);
+	if (cdc_watch_scan(sv->s.cdc_raw, &files, &n, &bytes, errstr, sizeof(errstr)) != 0) {
+		cdc_log(CDC_LOG_WARN, "%s", errstr);
+		return;
+	}
+	cdc_metrics_set(sv->m, CDC_G_CDC_RAW_BYTES, bytes);
+	for (i = 0; i < n; i++) {
+		uint64_t pos;
+		int fin = 0;
+
+		if (find_seg(sv, files[i].id))
+			continue;
+		if (cdc_checkpoint_get(sv->cp, files[i].id, &pos, &fin) == 0 && fin)
+			take_out_finished(sv, &files[i]);
+		else if (add_seg(sv, &files[i]) != 0)
+			break;
+	}
+	forget_gone(sv, files, n);
+	free(files);
+	cdc_metrics_set(sv->m, CDC_G_SEGMENTS_PENDING, sv->nsegs);
+}
+
+/* Drops every active segment so reading restarts from the checkpoint (after
+ * a failed delivery, or a schema that could not be refreshed). */
+static void rewind_all(service *sv)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	size_t i;
+
+	cdc_log(CDC_LOG_WARN, "re-reading from the checkpoint after a failed delivery");
+	if (cdc_sink_flush(sv->sink, (int)sv->s.shutdown_ms, errstr, sizeof(errstr)) != 0)
+		cdc_log(CDC_LOG_WARN, "%s", errstr);
+	save_checkpoint(sv);
+	for (i = 0; i < sv->nsegs; i++)
+		free_seg(sv->segs[i]);
+	sv->nsegs = 0;
+	sv->reading_id = -1;
+	sv->limit = CDC_NO_LIMIT;
+	cdc_outbox_clear(sv->out);
+	sv->rewind = 0;
+	cdc_metrics_add(sv->m, CDC_M_REREADS, 1);
+}
+
+/* ---- the loop's steps ---- */
+
+/* Releases finished segments, oldest first; an idx-less one that Cassandra
+ * is to remove is stepped over. */
+static void step_release(service *sv)
+{
+	size_t i = 0;
+
+	while (i < sv->nsegs && !sv->rewind) {
+		seg_state *g = sv->segs[i];
+		int r;
+
+		if (!g->read_done || g->file.id == sv->reading_id ||
+		    (g->ack && (cdc_acktrack_pending(g->ack) || cdc_acktrack_failed(g->ack))))
+			break;
+		if (!g->ack)
+			g->ack = cdc_acktrack_new(g->file.id, 0);
+		r = g->ack ? release(sv, g) : -1;
+		if (r < 0) {
+			sv->fatal = 1;
+			break;
+		}
+		if (r > 0) {
+			i++;
+			continue;
+		}
+		free_seg(g);
+		memmove(sv->segs + i, sv->segs + i + 1, (--sv->nsegs - i) * sizeof(*sv->segs));
+		cdc_metrics_set(sv->m, CDC_G_SEGMENTS_PENDING, sv->nsegs);
+		sv->worked = 1;
+	}
+}
+
+/* Opens the oldest segment not yet read to its end, unless one is open;
+ * one that is not readable yet keeps the newer ones waiting (id order). */
+static void step_start_next(service *sv)
+{
+	size_t i;
+
+	if (sv->reading_id >= 0)
+		return;
+	for (i = 0; i < sv->nsegs; i++) {
+		seg_state *g = sv->segs[i];
+		int o;
+
+		if (g->read_done)
+			continue;
+		o = open_seg(sv, g);
+		if (o == 0) {
+			sv->reading_id = g->file.id;
+			sv->limit = 0;
+			apply_index(sv, g, &sv->limit);
+			cdc_segment_set_limit(g->seg, sv->limit);
+		}
+		if (o != -1)
+			break;
+	}
+}
+
+/* Reads a batch of the open segment; closes it once read to its end. */
+static void step_read(service *sv)
+{
+	seg_state *g;
+
+	if (sv->reading_id < 0)
+		return;
+	g = find_seg(sv, sv->reading_id);
+	if (!g) {
+		sv->reading_id = -1;
+		return;
+	}
+	if (read_some(sv, g, 512) > 0)
+		sv->worked = 1;
+	if (g->read_done) {
+		if (g->seg && !g->bad && !g->idxless)
+			cdc_log(CDC_LOG_INFO, "%s: read to the end (%" PRIu64 ")", g->file.path,
+				cdc_segment_end_state(g->seg).logical_offset);
+		cdc_segment_destroy(g->seg);
+		g->seg = NULL;
+		sv->reading_id = -1;
+		sv->worked = 1;
+	}
+}
+
+static void status(service *sv, const char *state)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "STATUS=%s; %zu segments pending, %zu in flight, %" PRIu64 " acked", state,
+		 sv->nsegs, sv->sink ? cdc_sink_in_flight(sv->sink) : 0, cdc_metrics_acked_total(sv->m));
+	cdc_notify(buf);
+}
+
+/* While messages wait for room in the sink (Kafka slow or away): polls, and
+ * says once that reading is paused, and once that it goes on. */
+static void step_backpressure(service *sv)
+{
+	size_t in_flight = cdc_sink_in_flight(sv->sink);
+
+	if (cdc_outbox_pending(sv->out)) {
+		if (!sv->kafka_warned && in_flight >= (size_t)sv->s.max_in_flight) {
+			cdc_log(CDC_LOG_WARN, "%zu messages unacknowledged: reading paused until Kafka catches up", in_flight);
+			status(sv, "waiting for Kafka");
+			sv->kafka_warned = 1;
+		}
+		cdc_sink_poll(sv->sink, 100);
+	} else if (sv->kafka_warned && in_flight < (size_t)sv->s.max_in_flight / 2) {
+		cdc_log(CDC_LOG_INFO, "Kafka caught up: reading again");
+		sv->kafka_warned = 0;
+	}
+}
+
+/* Counts the inotify overflows since the last call. */
+static void count_overflows(service *sv)
+{
+	unsigned long o = cdc_watch_overflows(sv->watch);
+
+	cdc_metrics_add(sv->m, CDC_M_INOTIFY_OVERFLOWS, o - sv->overflows);
+	sv->overflows = o;
+}
+
+/* Writes the metrics text file when configured. */
+static void write_metrics(service *sv)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+
+	if (!sv->s.metrics_file)
+		return;
+	count_overflows(sv);
+	cdc_metrics_set(sv->m, CDC_G_IN_FLIGHT, sv->sink ? cdc_sink_in_flight(sv->sink) : 0);
+	if (cdc_metrics_write_textfile(sv->m, sv->s.metrics_file, wall_us(), errstr, sizeof(errstr)) != 0)
+		cdc_log(CDC_LOG_WARN, "%s", errstr);
+}
+
+/* The periodic duties: checkpoint, metrics, watchdog. */
+static void step_timers(service *sv)
+{
+	int64_t t = now_ms();
+
+	if (t >= sv->next_cp) {
+		save_checkpoint(sv);
+		sv->next_cp = t + sv->s.checkpoint_ms;
+	}
+	if (sv->s.metrics_file && t >= sv->next_metrics) {
+		write_metrics(sv);
+		sv->next_metrics = t + sv->s.metrics_ms;
+	}
+	if (sv->wd_ms && t >= sv->next_wd) {
+		cdc_notify("WATCHDOG=1");
+		status(sv, sv->kafka_warned ? "waiting for Kafka" : "tailing");
+		sv->next_wd = t + sv->wd_ms;
+	}
+}
+
+/* Sleeps until the next duty, a change in cdc_raw, or (with messages in
+ * flight) 100 ms for their reports; not at all when this turn did work. */
+static void step_wait(service *sv)
+{
+	int64_t t = now_ms(), wait;
+
+	if (sv->worked || cdc_outbox_pending(sv->out))
+		return;
+	wait = sv->next_cp - t;
+	if (sv->next_scan - t < wait)
+		wait = sv->next_scan - t;
+	if (wait > 100 && cdc_sink_in_flight(sv->sink))
+		wait = 100;
+	if (wait > 0 && cdc_watch_wait(sv->watch, (int)wait) == 1)
+		sv->next_scan = 0; /* something changed: rescan now */
+}
+
+/* ---- start and stop ---- */
+
+static int read_password(service *sv, char *errstr, size_t errlen)
+{
+	const char *env = getenv("CDCTAIL_CQL_PASSWORD");
+	char line[1024];
+	FILE *f;
+
+	if (!sv->s.password_file) {
+		sv->password = env ? strdup(env) : NULL;
+		return 0;
+	}
+	f = fopen(sv->s.password_file, "re");
+	if (!f)
+		return cdc_error(errstr, errlen, "%s: %s", sv->s.password_file, strerror(errno));
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	sv->password = strdup(line);
+	return 0;
+}
+
+/* Creates the state directory and takes its lock (one service per state
+ * directory). 0, or -1 (logged). */
+static int lock_state(service *sv)
+{
+	char lockpath[4200];
+
+	if (mkdir(sv->s.state_dir, 0750) != 0 && errno != EEXIST) {
+		cdc_log(CDC_LOG_ERR, "state_dir %s: %s", sv->s.state_dir, strerror(errno));
+		return -1;
+	}
+	snprintf(lockpath, sizeof(lockpath), "%s/lock", sv->s.state_dir);
+	sv->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (sv->lockfd < 0 || flock(sv->lockfd, LOCK_EX | LOCK_NB) != 0) {
+		cdc_log(CDC_LOG_ERR, "%s: %s (another cdctail run on this state_dir?)", lockpath, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Everything before the schema: settings, state lock, checkpoint, watch.
+ * 0, or -1 (logged). */
+static int open_service(service *sv)
+{
+	char errstr[CDC_ERRSTR_SIZE], path[4200];
+
+	if (cdc_settings_load(&sv->s, sv->config, errstr, sizeof(errstr)) != 0) {
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+		return -1;
+	}
+	if (sv->s.orphan_timeout_set)
+		cdc_log(CDC_LOG_WARN, "orphan_timeout is no longer used (docs/run.md: segments without _cdc.idx)");
+	if (lock_state(sv) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/dead-letter.jsonl", sv->s.state_dir);
+	sv->unknown = calloc(4096, 16);
+	sv->ev = cdc_eventer_new();
+	sv->out = cdc_outbox_new();
+	sv->dead = cdc_jsonl_new(path);
+	if (!sv->unknown || !sv->ev || !sv->out || !sv->dead) {
+		cdc_log(CDC_LOG_ERR, "out of memory");
+		return -1;
+	}
+	if (read_password(sv, errstr, sizeof(errstr)) != 0 ||
+	    cdc_checkpoint_open(&sv->cp, sv->s.state_dir, errstr, sizeof(errstr)) != 0 ||
+	    cdc_watch_open(&sv->watch, sv->s.cdc_raw, errstr, sizeof(errstr)) != 0) {
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+		return -1;
+	}
+	cdc_metrics_seed_newest_acked_ts(sv->m, cdc_checkpoint_acked_ts(sv->cp)); /* the lag across a restart */
+	if (sv->s.trigger)
+		cdc_eventer_set_format(sv->ev, CDC_EVENT_TRIGGER);
+	return 0;
+}
+
+/* Loads the schema, retrying every 5 s while systemd is kept informed.
+ * 0 loaded, 1 told to stop, 2 a good reload arrived (in *next), -1 fatal. */
+static int await_schema(service *sv, cdc_config **next)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+
+	while (load_schema(sv, errstr, sizeof(errstr)) != 0) {
+		cdc_log(CDC_LOG_WARN, "schema: %s; retrying in 5 s", errstr);
+		status(sv, "waiting for the Cassandra schema");
+		for (int i = 0; i < 50 && !*sv->ctl->stop; i++) {
+			if (*sv->ctl->hup && (*next = sv->ctl->reload(sv->ctl->opaque)) != NULL)
+				return 2;
+			if (sv->wd_ms && now_ms() >= sv->next_wd) {
+				cdc_notify("WATCHDOG=1");
+				sv->next_wd = now_ms() + sv->wd_ms;
+			}
+			usleep(100000);
+		}
+		if (*sv->ctl->stop)
+			return 1;
+	}
+	return 0;
+}
+
+/* The decoder and the sink. 0, or -1 (logged). */
+static int start_pipeline(service *sv)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	int rc;
+
+	sv->dec = cdc_decoder_new(sv->schema);
+	if (!sv->dec) {
+		cdc_log(CDC_LOG_ERR, "out of memory");
+		return -1;
+	}
+	cdc_decoder_skip_non_cdc(sv->dec, 1);
+	if (sv->s.kafka)
+		rc = cdc_sink_kafka_new(&sv->sink, sv->s.props, (size_t)sv->s.max_in_flight, on_delivery, sv, errstr,
+					sizeof(errstr));
+	else
+		rc = cdc_sink_file_new(&sv->sink, sv->s.output, on_delivery, sv, errstr, sizeof(errstr));
+	if (rc != 0) {
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+		return -1;
+	}
+	cdc_log(CDC_LOG_INFO, "tailing %s into %s (schema %s, state %s)", sv->s.cdc_raw,
+		sv->s.kafka ? cdc_config_get(sv->config, "kafka.bootstrap.servers", "?") : sv->s.output, sv->s.schema,
+		sv->s.state_dir);
+	status(sv, "tailing");
+	return 0;
+}
+
+/* The loop, until a stop, a good reload (in *next) or a fatal error. */
+static void loop(service *sv, cdc_config **next)
+{
+	sv->next_cp = sv->next_scan = sv->next_metrics = now_ms();
+	while (!*sv->ctl->stop && !sv->fatal) {
+		if (*sv->ctl->hup && (*next = sv->ctl->reload(sv->ctl->opaque)) != NULL)
+			break;
+		sv->worked = 0;
+		cdc_sink_poll(sv->sink, 0);
+		if (sv->rewind) {
+			rewind_all(sv);
+			sv->next_scan = now_ms();
+		}
+		if (now_ms() >= sv->next_scan) {
+			rescan(sv);
+			sv->next_scan = now_ms() + sv->s.rescan_ms;
+		}
+		step_release(sv);
+		step_start_next(sv);
+		step_read(sv);
+		step_backpressure(sv);
+		step_timers(sv);
+		step_wait(sv);
+	}
+}
+
+/* Stops: hands over what is staged, waits for Kafka, saves. Returns the
+ * service's exit status (0, 2 for a reload, 1 when the checkpoint could
+ * not be saved or after a fatal error). */
+static int stop_service(service *sv, cdc_config *next)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	int rc;
+
+	if (cdc_outbox_pending(sv->out) && !sv->fatal) {
+		int64_t until = now_ms() + sv->s.shutdown_ms;
+
+		while (send_staged(sv) == 1 && now_ms() < until)
+			cdc_sink_poll(sv->sink, 100);
+	}
+	if (cdc_sink_flush(sv->sink, (int)sv->s.shutdown_ms, errstr, sizeof(errstr)) != 0)
+		cdc_log(CDC_LOG_WARN, "stopping: %s; they will be sent again on restart", errstr);
+	rc = save_checkpoint(sv) == 0 && !sv->fatal ? (next ? 2 : 0) : 1;
+	write_metrics(sv);
+	cdc_log(CDC_LOG_INFO, "stopped: %" PRIu64 " events acknowledged, %" PRIu64 " segments released, checkpoint %s",
+		cdc_metrics_acked_total(sv->m), cdc_metrics_get(sv->m, CDC_M_SEGMENTS_DONE),
+		rc == 1 ? "NOT saved" : "saved");
+	return rc;
+}
+
+/* Frees everything. The sink goes first: destroying it reports what is
+ * still in flight to on_delivery, which looks the segments up (nothing is
+ * saved after the checkpoint, so these late reports move nothing durable). */
+static void close_service(service *sv)
+{
+	size_t i;
+
+	sv->stopping = 1;
+	cdc_sink_destroy(sv->sink);
+	sv->sink = NULL;
+	for (i = 0; i < sv->nsegs; i++)
+		free_seg(sv->segs[i]);
+	free(sv->segs);
+	cdc_decoder_destroy(sv->dec);
+	cdc_eventer_destroy(sv->ev);
+	cdc_outbox_destroy(sv->out);
+	cdc_schema_destroy(sv->schema);
+	if (sv->watch)
+		count_overflows(sv);
+	cdc_watch_close(sv->watch);
+	cdc_checkpoint_destroy(sv->cp);
+	cdc_jsonl_destroy(sv->dead);
+	free(sv->unknown);
+	free(sv->password);
+	if (sv->lockfd >= 0)
+		close(sv->lockfd);
+}
+
+int cdc_service_run(const cdc_config *c, const cdc_service_ctl *ctl, cdc_metrics *m, cdc_config **next)
+{
+	service sv;
+	int rc = 1, told = 0, ready = 0;
+
+	*next = NULL;
+	memset(&sv, 0, sizeof(sv));
+	sv.config = c;
+	sv.ctl = ctl;
+	sv.m = m;
+	sv.lockfd = -1;
+	sv.reading_id = -1;
+	sv.limit = CDC_NO_LIMIT;
+	sv.witness.for_id = -1;
+	if (open_service(&sv) != 0)
+		goto out;
+	/* the service is up: systemd's start timeout must not run out while
+	 * Cassandra is slow to serve CQL; STATUS says what is awaited */
+	sv.wd_ms = (int64_t)(cdc_notify_watchdog_usec() / 2000);
+	cdc_notify("READY=1");
+	ready = 1;
+	switch (await_schema(&sv, next)) {
+	case 0: break;
+	case 1: rc = 0; goto out;
+	case 2: rc = 2; goto out;
+	default: goto out;
+	}
+	if (start_pipeline(&sv) != 0)
+		goto out;
+	loop(&sv, next);
+	cdc_notify(*next ? "RELOADING=1" : "STOPPING=1");
+	told = 1;
+	rc = stop_service(&sv, *next);
+out:
+	if (ready && !told)
+		cdc_notify(*next ? "RELOADING=1" : "STOPPING=1");
+	close_service(&sv);
+	if (rc != 2 && *next) {
+		cdc_config_destroy(*next);
+		*next = NULL;
+	}
+	return rc;
+}
