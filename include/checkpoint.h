@@ -29,6 +29,22 @@ int cdc_checkpoint_get(const cdc_checkpoint *c, int64_t segment_id, uint64_t *po
  * Returns 0, or -1 when out of memory. */
 int cdc_checkpoint_set(cdc_checkpoint *c, int64_t segment_id, uint64_t position, int finished);
 
+/* Counts n more entries of a segment that could not be delivered (kept in
+ * the quarantine directory instead): such a segment is never deleted
+ * (cdcraw.h). Records the segment if new. 0, or -1 when out of memory. */
+int cdc_checkpoint_add_skipped(cdc_checkpoint *c, int64_t segment_id, uint64_t n);
+
+/* The skipped entries counted for a segment (0 when not recorded). */
+uint64_t cdc_checkpoint_skipped(const cdc_checkpoint *c, int64_t segment_id);
+
+/* Lines other modules keep in the checkpoint, so that they are saved
+ * atomically with the positions (schema_track.h keeps the cdc flags it
+ * learnt from the commitlog): "" or lines each ending in '\n', at most 4 KiB
+ * each, no NUL. set replaces them: 1 changed (save needed), 0 unchanged,
+ * -1 malformed or out of memory. */
+const char *cdc_checkpoint_notes(const cdc_checkpoint *c);
+int cdc_checkpoint_set_notes(cdc_checkpoint *c, const char *text, size_t len);
+
 /* Forgets a segment (after its file was removed). */
 void cdc_checkpoint_forget(cdc_checkpoint *c, int64_t segment_id);
 

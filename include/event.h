@@ -50,9 +50,14 @@ int64_t cdc_eventer_ts(const cdc_eventer *ev);
 /* During an event callback: the event's op ("insert", "delete_row", ...). */
 const char *cdc_eventer_op(const cdc_eventer *ev);
 
-/* Renders every row-level change of the CDC tables in m (updates of tables
- * without cdc are skipped) and hands each to fn. Returns the number of
- * events, or -1 with errstr set (a value that does not render). */
+#define CDC_EVENTS_STALE_SCHEMA (-2) /* a value a newer schema explains (a UDT
+					 * with fields the schema's type lacks) */
+
+/* Renders every row-level change of the updates of m tracked for CDC
+ * (cdc_update.cdc; the others are skipped) and hands each to fn. Returns
+ * the number of events, or -1 with errstr set (a value that does not
+ * render, or fn stopped), or CDC_EVENTS_STALE_SCHEMA with errstr. Events
+ * may have been handed to fn before a failure: the caller drops them. */
 int cdc_events_emit(cdc_eventer *ev, const cdc_mutation *m, const cdc_event_source *src,
 		    cdc_event_fn fn, void *opaque, char *errstr, size_t errlen);
 

@@ -24,6 +24,10 @@ typedef enum {
 	CDC_M_REREADS,               /* re-reads from the checkpoint */
 	CDC_M_RESCANS,               /* listings of cdc_raw */
 	CDC_M_INOTIFY_OVERFLOWS,     /* inotify queue overflows */
+	CDC_M_SCHEMA_REFRESHES,      /* reads of the node's schema started */
+	CDC_M_SCHEMA_REFRESH_ERRORS, /* of those, the ones that failed */
+	CDC_M_SKIPPED_ENTRIES,       /* entries not delivered, kept in quarantine_dir */
+	CDC_M_DROPPED_TABLE_ENTRIES, /* entries of tables dropped before they could be read */
 	CDC_M_NCOUNTERS
 } cdc_counter;
 

@@ -31,6 +31,9 @@ void cdc_uuid_format(const uint8_t id[16], char out[37]);
 
 #define CDC_TS_NONE INT64_MIN      /* no timestamp: no liveness, no deletion */
 #define CDC_DECODE_UNKNOWN_TABLE 1 /* cdc_decode: a table id the schema lacks */
+#define CDC_DECODE_STALE_SCHEMA 2  /* cdc_decode: a column, or a UDT field, the
+				    * table's schema lacks: the entry was written
+				    * with a newer schema */
 
 /* A deletion: marked-for-delete-at (microseconds) and local deletion time
  * (seconds). ts == CDC_TS_NONE means live (no deletion). */
@@ -93,6 +96,8 @@ typedef struct cdc_update {
 	size_t key_len;
 	uint32_t kc_first, nkc;       /* key components, in cdc_mutation.values */
 	uint8_t flags;                /* partition flags */
+	uint8_t cdc;                  /* the table was tracked for CDC when the entry
+				       * was written (cdc_decoder_set_cdc_flag) */
 	cdc_deletion pdel;            /* partition deletion */
 	uint32_t row_first, nrows;    /* rows in order; a static row comes first */
 	uint32_t rt_first, nrt;       /* range tombstone markers in order */
@@ -110,6 +115,8 @@ typedef struct cdc_mutation {
 	const cdc_rt_marker *rts;
 	const cdc_value *values;
 	uint8_t missing_table[16];    /* set with CDC_DECODE_UNKNOWN_TABLE */
+	const cdc_table *failed_table; /* with -1 or CDC_DECODE_STALE_SCHEMA: the
+				       * table of the update that failed, or NULL */
 } cdc_mutation;
 
 typedef struct cdc_decoder cdc_decoder;
@@ -124,12 +131,23 @@ void cdc_decoder_set_schema(cdc_decoder *d, const cdc_schema *schema);
  * carry no row sizes, so an update of such a table next to others is still
  * read in full to reach the next one. */
 void cdc_decoder_skip_non_cdc(cdc_decoder *d, int on);
+
+/* Tells the decoder whether a table was tracked for CDC when the entry being
+ * decoded was written (Cassandra decides it at write time, by the table's
+ * flag then: schema_track.h follows the flag through the commitlog); it
+ * fills cdc_update.cdc. NULL (the default): the schema's flag. */
+typedef int (*cdc_cdc_flag_fn)(void *opaque, const cdc_table *t);
+void cdc_decoder_set_cdc_flag(cdc_decoder *d, cdc_cdc_flag_fn fn, void *opaque);
 void cdc_decoder_destroy(cdc_decoder *d);
 
 /* Decodes one entry body written at `messaging_version` (10, 12, 13).
  * Returns 0; CDC_DECODE_UNKNOWN_TABLE when an update's table is not in the
- * schema (out->missing_table says which; nothing after it can be read); or
- * -1 with errstr naming the body offset, table and what was expected. */
+ * schema (out->missing_table says which; nothing after it can be read);
+ * CDC_DECODE_STALE_SCHEMA when it names a column, or a field of a
+ * non-frozen UDT, that the table's schema lacks (errstr names table and
+ * column: a newer schema can decode it); or -1 with errstr naming the body
+ * offset, table and what was expected. In every case out->nupdates counts
+ * the updates decoded before the one that failed. */
 int cdc_decode(cdc_decoder *d, const uint8_t *body, size_t len, int messaging_version,
 	       cdc_mutation *out, char *errstr, size_t errlen);
 

@@ -20,6 +20,8 @@ typedef struct cdc_replay_opts {
 	int has_since, has_until;
 	int64_t since, until;           /* when set: keep events with since <= ts < until */
 	int progress;                   /* progress lines on stderr (a terminal) */
+	int skipped_only;               /* only the entries listed in <segment>.skipped
+					 * (quarantine.h) next to each segment */
 } cdc_replay_opts;
 
 typedef struct cdc_replay_stats {
@@ -31,8 +33,12 @@ typedef struct cdc_replay_stats {
 
 /* Replays the segments named by paths (files, or directories whose
  * CommitLog-*.log files are taken), in segment id order. Faults (unreadable
- * files, bad entries) are reported on stderr with file and offset, counted
- * and skipped. Returns 0, or -1 when the output could not be written. */
+ * files, bad entries, entries the schema file is too old for: a column or
+ * UDT field it lacks, or, when the file lists Cassandra's own tables, a
+ * table it lacks) are reported on stderr with file and offset, counted and
+ * skipped. The cdc flag of each table follows the schema changes in the
+ * segments (schema_track.h). Returns 0, or -1 when the output could not be
+ * written. */
 int cdc_replay(const cdc_replay_opts *o, char *const *paths, int npaths, cdc_replay_stats *st,
 	       char *errstr, size_t errlen);
 

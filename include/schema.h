@@ -72,6 +72,12 @@ typedef struct cdc_table {
 	size_t json_head_len;
 	uint8_t id[16];
 	int cdc;               /* WITH cdc = true */
+	int internal;          /* one of Cassandra's own (system_schema): decoded
+				* to follow schema changes, never an event */
+	int dropped_table;     /* no longer in the node's schema: kept so that
+				* entries written before the drop still decode */
+	int64_t cdc_written;   /* write time of its cdc flag in system_schema
+				* (µs; 0 unknown): "cdc_written" of the JSON */
 	int npk, nck, ncols, ndropped;
 	const cdc_column **pk;         /* partition key columns in order */
 	const cdc_column **ck;         /* clustering columns in order */
@@ -99,6 +105,15 @@ int cdc_schema_write_json(const cdc_schema *s, FILE *out, char *errstr, size_t e
 /* The release of the Cassandra the schema was read from ("5.0.9"), or NULL
  * when the file does not say. */
 const char *cdc_schema_cassandra_version(const cdc_schema *s);
+
+/* Whether id is one of Cassandra's own tables ("internal_ids" of the JSON,
+ * or a table loaded with "internal": true): their entries are not events
+ * and never faults. */
+int cdc_schema_is_internal(const cdc_schema *s, const uint8_t id[16]);
+
+/* How many ids "internal_ids" listed: 0 for a file written before exports
+ * listed them (its unknown tables cannot be told from Cassandra's own). */
+size_t cdc_schema_internal_count(const cdc_schema *s);
 
 /* The table with this id, or NULL. */
 const cdc_table *cdc_schema_table(const cdc_schema *s, const uint8_t id[16]);

@@ -14,6 +14,7 @@ typedef struct cdc_settings {
 	const char *log_file;
 	char quarantine_buf[4096], node_buf[256];
 	long long port, max_in_flight, checkpoint_ms, rescan_ms, metrics_ms, shutdown_ms;
+	long long schema_refresh_ms; /* schema_refresh_interval: between two reads of the node's schema */
 	int trigger;             /* format = trigger */
 	int delete_consumed;
 	int kafka;               /* kafka.bootstrap.servers is set */

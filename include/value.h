@@ -19,8 +19,13 @@ typedef enum {
 	CDC_RENDER_CQL_JSON,  /* a CQL literal escaped for the inside of a JSON string */
 } cdc_render;
 
+#define CDC_VALUE_STALE_SCHEMA (-2) /* cdc_value_render: a UDT value with more
+					* fields than its type: a newer schema has them */
+
 /* Appends the value v[0..n) of type t. A zero-length value of a type that is
- * not a string or blob renders as JSON null / CQL `null`. */
+ * not a string or blob renders as JSON null / CQL `null`. Returns 0, -1
+ * with errstr for a malformed value, or CDC_VALUE_STALE_SCHEMA (errstr
+ * names the type); nothing is appended on failure. */
 int cdc_value_render(cdc_buf *out, cdc_render how, const cdc_type *t, const uint8_t *v, size_t n,
 		     char *errstr, size_t errlen);
 

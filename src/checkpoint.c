@@ -1,5 +1,6 @@
 /* checkpoint.c - durable per-segment positions. */
 #include "checkpoint.h"
+#include "buf.h"
 #include "err.h"
 
 #include <errno.h>
@@ -12,12 +13,15 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define MAGIC "cdctail-checkpoint 1\n"
+#define MAGIC "cdctail-checkpoint 2\n"
+#define MAGIC_V1 "cdctail-checkpoint 1\n" /* read; written before "skipped" and notes */
+#define LINE_MAX_LEN 4096
 
 typedef struct rec {
 	int64_t id;
 	uint64_t position;
 	int finished;
+	uint64_t skipped;
 } rec;
 
 struct cdc_checkpoint {
@@ -25,6 +29,7 @@ struct cdc_checkpoint {
 	rec *v;          /* sorted by id */
 	size_t n, cap;
 	int64_t acked_ts; /* write time of the newest event acknowledged, µs; 0 unknown */
+	cdc_buf notes;    /* other modules' lines, each ending in \n */
 };
 
 static char *join(const char *dir, const char *name)
@@ -78,8 +83,58 @@ int cdc_checkpoint_set(cdc_checkpoint *c, int64_t segment_id, uint64_t position,
 	c->v[i].id = segment_id;
 	c->v[i].position = position;
 	c->v[i].finished = !!finished;
+	c->v[i].skipped = 0;
 	c->n++;
 	return 0;
+}
+
+int cdc_checkpoint_add_skipped(cdc_checkpoint *c, int64_t segment_id, uint64_t n)
+{
+	int found;
+	size_t i = find(c, segment_id, &found);
+
+	if (!found && cdc_checkpoint_set(c, segment_id, 0, 0) != 0)
+		return -1;
+	i = find(c, segment_id, &found);
+	c->v[i].skipped += n;
+	return 0;
+}
+
+uint64_t cdc_checkpoint_skipped(const cdc_checkpoint *c, int64_t segment_id)
+{
+	int found;
+	size_t i = find(c, segment_id, &found);
+
+	return found ? c->v[i].skipped : 0;
+}
+
+const char *cdc_checkpoint_notes(const cdc_checkpoint *c)
+{
+	return c->notes.len ? c->notes.p : "";
+}
+
+int cdc_checkpoint_set_notes(cdc_checkpoint *c, const char *text, size_t len)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < len; i++) {
+		if (text[i] == '\0')
+			return -1;
+		if (text[i] == '\n') {
+			if (i - start > LINE_MAX_LEN - 8)
+				return -1; /* "note " and the newline must fit a line */
+			start = i + 1;
+		}
+	}
+	if (len && text[len - 1] != '\n')
+		return -1;
+	if (len == c->notes.len && (!len || memcmp(text, c->notes.p, len) == 0))
+		return 0;
+	cdc_buf_reset(&c->notes);
+	cdc_buf_put(&c->notes, text, len);
+	cdc_buf_putc(&c->notes, '\0');
+	c->notes.len--; /* kept NUL-terminated */
+	return c->notes.oom ? -1 : 1;
 }
 
 void cdc_checkpoint_forget(cdc_checkpoint *c, int64_t segment_id)
@@ -134,36 +189,64 @@ int cdc_checkpoint_set_acked_ts(cdc_checkpoint *c, int64_t ts)
 	return 1;
 }
 
-/* Parses the file text: magic, "segment ID POS FIN" lines, an optional
- * "acked_ts TS", "end N CRC". */
+/* One "segment ID POS FIN [SKIPPED]" line (SKIPPED from version 2): 1
+ * taken, 0 not such a line, -1 out of memory. */
+static int parse_segment(cdc_checkpoint *c, const char *buf, size_t n)
+{
+	int64_t id;
+	uint64_t pos, skipped = 0;
+	unsigned fin;
+	int used = 0;
+
+	if (sscanf(buf, "segment %" SCNd64 " %" SCNu64 " %u %" SCNu64 "%n", &id, &pos, &fin, &skipped, &used) != 4 ||
+	    used != (int)n) {
+		skipped = 0;
+		if (sscanf(buf, "segment %" SCNd64 " %" SCNu64 " %u%n", &id, &pos, &fin, &used) != 3 || used != (int)n)
+			return 0;
+	}
+	if (fin > 1)
+		return 0;
+	if (cdc_checkpoint_set(c, id, pos, (int)fin) != 0 || (skipped && cdc_checkpoint_add_skipped(c, id, skipped) != 0))
+		return -1;
+	return 1;
+}
+
+/* Parses the file text: magic, "segment ID POS FIN [SKIPPED]" lines, an
+ * optional "acked_ts TS", "note ..." lines, "end N CRC". */
 static int parse(cdc_checkpoint *c, const char *text, size_t len, char *errstr, size_t errlen)
 {
 	const char *p = text, *end = text + len;
 	unsigned long line = 1, count = 0;
 
-	if (len < strlen(MAGIC) || memcmp(text, MAGIC, strlen(MAGIC)) != 0)
+	if ((len < strlen(MAGIC) || memcmp(text, MAGIC, strlen(MAGIC)) != 0) &&
+	    (len < strlen(MAGIC_V1) || memcmp(text, MAGIC_V1, strlen(MAGIC_V1)) != 0))
 		return cdc_error(errstr, errlen, "%s: line 1: not a cdctail checkpoint (expected \"%.*s\")",
 				 c->path, (int)strlen(MAGIC) - 1, MAGIC);
 	p += strlen(MAGIC);
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		char buf[128];
-		int64_t id, ts;
-		uint64_t pos;
+		char buf[LINE_MAX_LEN];
+		int64_t ts;
 		unsigned long n;
-		unsigned fin, crc;
-		int used = 0;
+		unsigned crc;
+		int used = 0, seg;
 
 		line++;
 		if (!nl || (size_t)(nl - p) >= sizeof(buf))
 			return cdc_error(errstr, errlen, "%s: line %lu: truncated or overlong line", c->path, line);
 		memcpy(buf, p, (size_t)(nl - p));
 		buf[nl - p] = '\0';
-		if (sscanf(buf, "segment %" SCNd64 " %" SCNu64 " %u%n", &id, &pos, &fin, &used) == 3 &&
-		    used == (int)(nl - p) && fin <= 1) {
-			if (cdc_checkpoint_set(c, id, pos, (int)fin) != 0)
+		if ((seg = parse_segment(c, buf, (size_t)(nl - p))) != 0) {
+			if (seg < 0)
 				return cdc_error(errstr, errlen, "%s: out of memory", c->path);
 			count++;
+		} else if (strncmp(buf, "note ", 5) == 0) {
+			cdc_buf_put(&c->notes, buf + 5, (size_t)(nl - p) - 5);
+			cdc_buf_putc(&c->notes, '\n');
+			cdc_buf_putc(&c->notes, '\0');
+			c->notes.len--;
+			if (c->notes.oom)
+				return cdc_error(errstr, errlen, "%s: out of memory", c->path);
 		} else if (sscanf(buf, "acked_ts %" SCNd64 "%n", &ts, &used) == 1 && used == (int)(nl - p) && ts >= 0) {
 			c->acked_ts = ts;
 		} else if (sscanf(buf, "end %lu %x%n", &n, &crc, &used) == 2 && used == (int)(nl - p)) {
@@ -175,8 +258,8 @@ static int parse(cdc_checkpoint *c, const char *text, size_t len, char *errstr, 
 						 c->path, line, count, n, crc, want);
 			return 0;
 		} else {
-			return cdc_error(errstr, errlen, "%s: line %lu: expected \"segment ID POSITION 0|1\" or \"end N CRC\"",
-					 c->path, line);
+			return cdc_error(errstr, errlen, "%s: line %lu: expected \"segment ID POSITION 0|1 SKIPPED\", "
+					 "\"acked_ts TS\", \"note ...\" or \"end N CRC\"", c->path, line);
 		}
 		p = nl + 1;
 	}
@@ -240,6 +323,7 @@ void cdc_checkpoint_destroy(cdc_checkpoint *c)
 	free(c->path);
 	free(c->tmp);
 	free(c->v);
+	cdc_buf_free(&c->notes);
 	free(c);
 }
 
@@ -262,18 +346,23 @@ static int write_all(int fd, const char *buf, size_t n)
 
 int cdc_checkpoint_save(cdc_checkpoint *c, char *errstr, size_t errlen)
 {
-	size_t cap = strlen(MAGIC) + c->n * 64 + 64, len, i;
+	size_t cap = strlen(MAGIC) + c->n * 96 + c->notes.len * 2 + 128, len, i;
 	char *text = malloc(cap);
+	const char *p, *q, *end = c->notes.p ? c->notes.p + c->notes.len : NULL;
 	int fd, dfd, rc = 0;
 
 	if (!text)
 		return cdc_error(errstr, errlen, "out of memory");
 	len = (size_t)snprintf(text, cap, "%s", MAGIC);
 	for (i = 0; i < c->n; i++)
-		len += (size_t)snprintf(text + len, cap - len, "segment %" PRId64 " %" PRIu64 " %d\n",
-					c->v[i].id, c->v[i].position, c->v[i].finished);
+		len += (size_t)snprintf(text + len, cap - len, "segment %" PRId64 " %" PRIu64 " %d %" PRIu64 "\n",
+					c->v[i].id, c->v[i].position, c->v[i].finished, c->v[i].skipped);
 	if (c->acked_ts)
 		len += (size_t)snprintf(text + len, cap - len, "acked_ts %" PRId64 "\n", c->acked_ts);
+	for (p = c->notes.p; p && p < end; p = q + 1) {
+		q = memchr(p, '\n', (size_t)(end - p));
+		len += (size_t)snprintf(text + len, cap - len, "note %.*s\n", (int)(q - p), p);
+	}
 	len += (size_t)snprintf(text + len, cap - len, "end %zu %08x\n", c->n,
 				(unsigned)crc32(0, (const unsigned char *)text, (uInt)len));
 	fd = open(c->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -37,7 +37,7 @@ static void usage(FILE *f)
 	      "         [--format cdctail|trigger] [--kafka BROKERS [-X prop=value]...\n"
 	      "         [--topic-template '{prefix}.{keyspace}.{table}'] [--topic-prefix P]]\n"
 	      "         [--keyspace KS]... [--table KS.TABLE]... [--since T] [--until T]\n"
-	      "         [--progress|--no-progress] DIR|SEGMENT...\n"
+	      "         [--progress|--no-progress] [--skipped] DIR|SEGMENT...\n"
 	      "        Decode archived segments (a directory's CommitLog-*.log, in id\n"
 	      "        order) into one JSON event per row-level change (docs/events.md),\n"
 	      "        written as JSON lines to stdout or FILE. A live segment is read up\n"
@@ -48,6 +48,8 @@ static void usage(FILE *f)
 	      "        and exits 0 only when Kafka acknowledged every event.\n"
 	      "        --since/--until keep events whose write time ts is in [since, until):\n"
 	      "        microseconds, or ISO 8601 (2026-11-25T06:00:00.5Z; UTC without a zone).\n"
+	      "        --skipped replays only the entries `run` could not deliver, as listed\n"
+	      "        in <segment>.skipped beside each segment in its quarantine_dir.\n"
 	      "        Exit 0: all read and written; 1: a fault or a failed delivery; 2: usage.\n"
 	      "  run --config FILE [--set key=value]...\n"
 	      "        The node service: tails cdc_raw into Kafka, at least once, and\n"
@@ -217,6 +219,7 @@ static int cmd_replay(int argc, char **argv)
 		{ "until", required_argument, NULL, 'U' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "no-progress", no_argument, NULL, 'q' },
+		{ "skipped", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -255,6 +258,7 @@ static int cmd_replay(int argc, char **argv)
 			break;
 		case 'p': o.progress = 1; break;
 		case 'q': o.progress = 0; break;
+		case 'x': o.skipped_only = 1; break;
 		case 'k':
 			snprintf(bootstrap, sizeof(bootstrap), "bootstrap.servers=%s", optarg);
 			if (nprops < 64)

@@ -78,7 +78,7 @@ static void dump_decoded(FILE *out, const cdc_mutation *m)
 	for (u = 0; u < m->nupdates; u++) {
 		const cdc_update *up = &m->updates[u];
 
-		fprintf(out, "      update %s.%s cdc=%d key=", up->table->keyspace, up->table->name, up->table->cdc);
+		fprintf(out, "      update %s.%s cdc=%d key=", up->table->keyspace, up->table->name, up->cdc);
 		for (i = 0; i < up->nkc; i++) {
 			if (i)
 				fputc(':', out);
@@ -235,6 +235,9 @@ static void dump_entry(FILE *out, const cdc_segment *seg, const cdc_entry_info *
 		} else if (rc == CDC_DECODE_UNKNOWN_TABLE) {
 			cdc_uuid_format(m.missing_table, uuid);
 			fprintf(out, "      unknown-table %s\n", uuid);
+		} else if (m.failed_table && m.failed_table->internal) {
+			/* Cassandra's own tables, read with another release's schema */
+			fprintf(out, "      internal-table-not-decoded \"%s\"\n", errstr);
 		} else {
 			fprintf(out, "      decode-error \"%s: entry at offset %" PRIu64 ": %s\"\n",
 				cdc_segment_path(seg), e->offset, errstr);

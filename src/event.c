@@ -16,6 +16,7 @@ struct cdc_eventer {
 	char *errstr;
 	size_t errlen;
 	int failed;
+	int stale;               /* a failure a newer schema explains */
 	const char *no_cql;        /* why the current event has no cql, or NULL */
 	cdc_event_format format;
 	size_t key_off, key_len;   /* the key's text within json */
@@ -111,10 +112,13 @@ static void val(cdc_eventer *ev, cdc_buf *out, cdc_render how, const cdc_type *t
 		cdc_buf_lit(out, "null");
 		return;
 	}
-	if (cdc_value_render(out, how, t, v->p, v->len, e, sizeof(e)) != 0) {
-		if (!ev->failed)
+	int rc = cdc_value_render(out, how, t, v->p, v->len, e, sizeof(e));
+
+	if (rc != 0) {
+		if (!ev->failed || (rc == CDC_VALUE_STALE_SCHEMA && !ev->stale))
 			cdc_error(ev->errstr, ev->errlen, "%s", e);
 		ev->failed = 1;
+		ev->stale |= rc == CDC_VALUE_STALE_SCHEMA;
 		cdc_buf_lit(out, "null");
 	}
 }
@@ -997,10 +1001,11 @@ int cdc_events_emit(cdc_eventer *ev, const cdc_mutation *m, const cdc_event_sour
 	ev->errstr = errstr;
 	ev->errlen = errlen;
 	ev->failed = 0;
+	ev->stale = 0;
 	for (i = 0; i < m->nupdates; i++) {
 		const cdc_update *u = &m->updates[i];
 
-		if (!u->table->cdc)
+		if (!u->cdc)
 			continue;
 		if (ev->format == CDC_EVENT_TRIGGER) {
 			if (emit_trigger(ev, m, u, fn, opaque, &count) != 0)
@@ -1028,5 +1033,7 @@ int cdc_events_emit(cdc_eventer *ev, const cdc_mutation *m, const cdc_event_sour
 			count += rc;
 		}
 	}
-	return ev->failed ? -1 : count;
+	if (ev->failed)
+		return ev->stale ? CDC_EVENTS_STALE_SCHEMA : -1;
+	return count;
 }

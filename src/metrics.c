@@ -33,6 +33,10 @@ static const struct { const char *name, *help; } counters[CDC_M_NCOUNTERS] = {
 	[CDC_M_REREADS] = { "cdctail_rereads_total", "Re-reads from the checkpoint (after a failed delivery or schema refresh)." },
 	[CDC_M_RESCANS] = { "cdctail_rescans_total", "Listings of cdc_raw (periodic, or woken by inotify)." },
 	[CDC_M_INOTIFY_OVERFLOWS] = { "cdctail_inotify_overflows_total", "inotify queue overflows (each answered by a rescan)." },
+	[CDC_M_SCHEMA_REFRESHES] = { "cdctail_schema_refreshes_total", "Reads of the node's schema started (after a schema change in the commitlog, or for an entry the schema could not decode)." },
+	[CDC_M_SCHEMA_REFRESH_ERRORS] = { "cdctail_schema_refresh_errors_total", "Reads of the node's schema that failed (they are tried again)." },
+	[CDC_M_SKIPPED_ENTRIES] = { "cdctail_skipped_entries_total", "Entries that could not be delivered, recorded in quarantine_dir with their segment." },
+	[CDC_M_DROPPED_TABLE_ENTRIES] = { "cdctail_dropped_table_entries_total", "Entries of tables created and dropped before cdctail could read their definition." },
 };
 
 static const struct { const char *name, *help; } gauges[CDC_M_NGAUGES] = {

@@ -97,6 +97,8 @@ struct cdc_decoder {
 	const cdc_column **hdr; size_t nhdr, caphdr; /* statics then regulars of one update */
 	uint8_t *present; size_t cappresent;          /* column subsets of 64+ columns */
 	int skip_non_cdc;                             /* cdc_decoder_skip_non_cdc */
+	cdc_cdc_flag_fn flag_fn;                      /* cdc_decoder_set_cdc_flag */
+	void *flag_opaque;
 	int single;                                   /* the entry has one update */
 };
 
@@ -141,6 +143,12 @@ void cdc_decoder_set_schema(cdc_decoder *d, const cdc_schema *schema)
 void cdc_decoder_skip_non_cdc(cdc_decoder *d, int on)
 {
 	d->skip_non_cdc = on;
+}
+
+void cdc_decoder_set_cdc_flag(cdc_decoder *d, cdc_cdc_flag_fn fn, void *opaque)
+{
+	d->flag_fn = fn;
+	d->flag_opaque = opaque;
 }
 
 void cdc_decoder_destroy(cdc_decoder *d)
@@ -276,7 +284,8 @@ static int rd_columns(cdc_decoder *d, rd *r, size_t *count)
 
 			snprintf(msg, sizeof(msg), "column '%.*s' is not in the schema (nor dropped)",
 				 (int)(name.len > 200 ? 200 : name.len), (const char *)name.p);
-			return bad(r, msg);
+			bad(r, msg);
+			return CDC_DECODE_STALE_SCHEMA;
 		}
 		if (GROW_ARRAY(d, d->hdr, d->nhdr, d->caphdr) != 0)
 			return bad(r, "out of memory");
@@ -352,6 +361,16 @@ static int rd_cell(cdc_decoder *d, rd *r, const cdc_column *col, const cdc_row *
 		if (rd_vbytes(r, &c->path) != 0)
 			return -1;
 		c->has_path = 1;
+		if (col->type->kind == CDC_T_UDT && (c->path.len != 2 || (c->path.p[0] << 8 | c->path.p[1]) >= col->type->nsub)) {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg), "column '%s': a field of type %s.%s that the schema lacks (field %d of %d)",
+				 col->name, col->type->udt_keyspace ? col->type->udt_keyspace : "?",
+				 col->type->name ? col->type->name : "?",
+				 c->path.len == 2 ? (c->path.p[0] << 8 | c->path.p[1]) : -1, col->type->nsub);
+			bad(r, msg);
+			return CDC_DECODE_STALE_SCHEMA;
+		}
 	}
 	if (!(f & C_HAS_EMPTY_VALUE)) {
 		/* Written with the column's own type (SerializationHeader.getType):
@@ -378,7 +397,7 @@ static int rd_row_body(cdc_decoder *d, rd *r, cdc_row *row, size_t hdr_first, si
 	const cdc_column *sel[64];
 	const cdc_column **cols = hdr_count ? d->hdr + hdr_first : NULL; /* no NULL + 0 */
 	size_t ncols = hdr_count;
-	int large = 0;
+	int large = 0, rc = 0;
 	uint8_t *present = NULL;
 
 	row->lts = CDC_TS_NONE;
@@ -455,7 +474,7 @@ static int rd_row_body(cdc_decoder *d, rd *r, cdc_row *row, size_t hdr_first, si
 		if (large && !present[i])
 			continue;
 		if (!c->complex) {
-			if (rd_cell(d, r, c, row) != 0)
+			if ((rc = rd_cell(d, r, c, row)) != 0)
 				goto fail;
 		} else {
 			uint64_t n, k;
@@ -482,7 +501,7 @@ static int rd_row_body(cdc_decoder *d, rd *r, cdc_row *row, size_t hdr_first, si
 				goto fail;
 			}
 			for (k = 0; k < n; k++)
-				if (rd_cell(d, r, c, row) != 0)
+				if ((rc = rd_cell(d, r, c, row)) != 0)
 					goto fail;
 		}
 	}
@@ -490,7 +509,7 @@ static int rd_row_body(cdc_decoder *d, rd *r, cdc_row *row, size_t hdr_first, si
 	row->ncdel = (uint32_t)(d->ncdels - row->cdel_first);
 	return 0;
 fail:
-	return -1;
+	return rc > 0 ? rc : -1; /* a stale schema (from rd_cell), or malformed */
 }
 
 /* Splits the partition key into its components (CompositeType for more than
@@ -540,6 +559,7 @@ static int rd_update(cdc_decoder *d, rd *r, cdc_mutation *out)
 	uint64_t v;
 	size_t nstat = 0, nreg = 0;
 	uint8_t f = 0;
+	int rc;
 
 	if (GROW_ARRAY(d, d->updates, d->nupd, d->capupd) != 0)
 		return bad(r, "out of memory");
@@ -553,6 +573,7 @@ static int rd_update(cdc_decoder *d, rd *r, cdc_mutation *out)
 		return CDC_DECODE_UNKNOWN_TABLE;
 	}
 	u->table = r->table;
+	u->cdc = (uint8_t)(d->flag_fn ? d->flag_fn(d->flag_opaque, r->table) : r->table->cdc);
 	r->off += 16;
 	if (rd_vbytes(r, &key) != 0)
 		return -1;
@@ -564,7 +585,7 @@ static int rd_update(cdc_decoder *d, rd *r, cdc_mutation *out)
 	u->pdel.ts = CDC_TS_NONE;
 	u->row_first = (uint32_t)d->nrows;
 	u->rt_first = (uint32_t)d->nrts;
-	if ((f & P_IS_EMPTY) || (d->single && d->skip_non_cdc && !r->table->cdc)) {
+	if ((f & P_IS_EMPTY) || (d->single && d->skip_non_cdc && !u->cdc)) {
 		if (!(f & P_IS_EMPTY))
 			r->off = r->len; /* the rest is this update's rows */
 		d->nupd++;
@@ -581,10 +602,10 @@ static int rd_update(cdc_decoder *d, rd *r, cdc_mutation *out)
 		return -1;
 	r->min_ttl = (int32_t)v;
 	d->nhdr = 0;
-	if ((f & P_HAS_STATIC_ROW) && rd_columns(d, r, &nstat) != 0)
-		return -1;
-	if (rd_columns(d, r, &nreg) != 0)
-		return -1;
+	if ((f & P_HAS_STATIC_ROW) && (rc = rd_columns(d, r, &nstat)) != 0)
+		return rc;
+	if ((rc = rd_columns(d, r, &nreg)) != 0)
+		return rc;
 	if ((f & P_HAS_PARTITION_DELETION) && rd_deletion(r, &u->pdel) != 0)
 		return -1;
 	if (f & P_HAS_STATIC_ROW) {
@@ -605,8 +626,8 @@ static int rd_update(cdc_decoder *d, rd *r, cdc_mutation *out)
 		row->flags = rf;
 		row->ext_flags = xf;
 		row->ck_first = (uint32_t)d->nvals;
-		if (rd_row_body(d, r, row, 0, nstat) != 0)
-			return -1;
+		if ((rc = rd_row_body(d, r, row, 0, nstat)) != 0)
+			return rc;
 		d->nrows++;
 	}
 	if ((f & P_HAS_ROW_ESTIMATE) && rd_uv(r, &v) != 0)
@@ -668,8 +689,8 @@ static int rd_update(cdc_decoder *d, rd *r, cdc_mutation *out)
 			row = &d->rows[d->nrows]; /* rd_clustering does not move rows; keep it plain */
 			row->ck_first = first;
 			row->nck = (uint32_t)r->table->nck;
-			if (rd_row_body(d, r, &d->rows[d->nrows], nstat, nreg) != 0)
-				return -1;
+			if ((rc = rd_row_body(d, r, &d->rows[d->nrows], nstat, nreg)) != 0)
+				return rc;
 			d->nrows++;
 		}
 	}
@@ -698,6 +719,8 @@ int cdc_decode(cdc_decoder *d, const uint8_t *body, size_t len, int messaging_ve
 		rc = rd_update(d, &r, out);
 	if (rc == 0 && r.off != len)
 		rc = bad(&r, "bytes left after the last partition update");
+	if (rc != 0 && rc != CDC_DECODE_UNKNOWN_TABLE)
+		out->failed_table = r.table;
 	out->nupdates = (uint32_t)d->nupd;
 	out->updates = d->updates;
 	out->rows = d->rows;

@@ -3,6 +3,8 @@
 #include "err.h"
 #include "event.h"
 #include "mutation.h"
+#include "quarantine.h"
+#include "schema_track.h"
 #include "segment.h"
 #include "sink.h"
 #include "topic.h"
@@ -196,19 +198,92 @@ static int seen_unknown(uint8_t (*ids)[16], size_t *n, const uint8_t id[16])
 	return 0;
 }
 
-static int replay_one(const cdc_replay_opts *o, const char *path, cdc_decoder *dec, cdc_eventer *ev,
-		      sink_ctx *sink, cdc_replay_stats *st, uint8_t (*unknown)[16], size_t *nunknown)
+/* With --skipped: the offsets recorded for the segment (quarantine.h). 0
+ * (a segment without records yields none), or -1 (reported). */
+static int skipped_offsets(const char *path, uint64_t **offs, size_t *n, cdc_replay_stats *st)
 {
-	char errstr[CDC_ERRSTR_SIZE], idxpath[4096], uuid[37];
+	char rec[4200], errstr[CDC_ERRSTR_SIZE];
+
+	*offs = NULL;
+	*n = 0;
+	if (cdc_quarantine_path(NULL, path, rec, sizeof(rec)) != 0 ||
+	    cdc_quarantine_read(rec, offs, n, errstr, sizeof(errstr)) != 0) {
+		fprintf(stderr, "cdctail: %s\n", errstr);
+		st->faults++;
+		return -1;
+	}
+	if (!*n)
+		fprintf(stderr, "cdctail: %s: no skipped entries recorded in %s\n", path, rec);
+	return 0;
+}
+
+/* Whether off is one of the n sorted offsets. */
+static int listed(const uint64_t *offs, size_t n, uint64_t off)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (offs[mid] == off)
+			return 1;
+		if (offs[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* An entry of a table the schema file lacks: Cassandra's own are passed
+ * over; the others are counted (and, when the file lists Cassandra's own
+ * tables, a fault). Returns 1 when the updates before it are to be
+ * delivered. */
+static int unknown_table(const cdc_replay_opts *o, const char *path, const cdc_item *it, const cdc_mutation *m,
+			 cdc_replay_stats *st, uint8_t (*unknown)[16], size_t *nunknown)
+{
+	int strict = cdc_schema_internal_count(o->schema) > 0;
+	char uuid[37];
+
+	if (cdc_schema_is_internal(o->schema, m->missing_table))
+		return 0;
+	st->unknown_table_entries++;
+	if (strict)
+		st->faults++;
+	if (!seen_unknown(unknown, nunknown, m->missing_table)) {
+		cdc_uuid_format(m->missing_table, uuid);
+		fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": table %s is not in the schema%s; its entries are skipped\n",
+			path, it->entry.offset, uuid, strict ? " file nor one of Cassandra's own: the file is older than "
+			"the segment (export it again: cdctail schema export), or the table was dropped before the export" : "");
+	}
+	/* the updates before it in the same entry (a batch) decoded: keep
+	 * their events; what follows the unknown table cannot be read */
+	if (m->nupdates == 0)
+		return 0;
+	fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": kept the %u partition update(s) before the unknown table, skipped the rest\n",
+		path, it->entry.offset, (unsigned)m->nupdates);
+	return 1;
+}
+
+static int replay_one(const cdc_replay_opts *o, const char *path, cdc_decoder *dec, cdc_eventer *ev,
+		      sink_ctx *sink, cdc_replay_stats *st, uint8_t (*unknown)[16], size_t *nunknown,
+		      cdc_track *track)
+{
+	char errstr[CDC_ERRSTR_SIZE], idxpath[4096];
 	const cdc_descriptor *d;
 	cdc_segment *seg;
 	cdc_index idx;
 	cdc_item it;
+	uint64_t *offs = NULL;
+	size_t noffs = 0;
 	int r;
 
+	if (o->skipped_only && skipped_offsets(path, &offs, &noffs, st) != 0)
+		return 0;
 	if (cdc_segment_open(&seg, path, errstr, sizeof(errstr)) != 0) {
 		fprintf(stderr, "cdctail: %s\n", errstr);
 		st->faults++;
+		free(offs);
 		return 0;
 	}
 	st->segments++;
@@ -234,38 +309,43 @@ static int replay_one(const cdc_replay_opts *o, const char *path, cdc_decoder *d
 			st->faults++;
 			continue;
 		}
-		if (it.kind != CDC_ITEM_ENTRY)
+		if (it.kind != CDC_ITEM_ENTRY || (o->skipped_only && !listed(offs, noffs, it.entry.offset)))
 			continue;
 		st->entries++;
 		src.entry_offset = it.entry.offset;
 		sink->offset = it.entry.offset;
+		cdc_track_at(track, d->id, it.entry.offset);
 		rc = cdc_decode(dec, it.entry.body, it.entry.size, d->messaging_version, &m, errstr, sizeof(errstr));
 		if (rc == CDC_DECODE_UNKNOWN_TABLE) {
-			st->unknown_table_entries++;
-			if (!seen_unknown(unknown, nunknown, m.missing_table)) {
-				cdc_uuid_format(m.missing_table, uuid);
-				fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": table %s is not in the schema; its entries are skipped\n",
-					path, it.entry.offset, uuid);
-			}
-			/* the updates before it in the same entry (a batch) decoded: keep
-			 * their events; what follows the unknown table cannot be read */
-			if (m.nupdates == 0)
+			if (!unknown_table(o, path, &it, &m, st, unknown, nunknown))
 				continue;
-			fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": kept the %u partition update(s) before the unknown table, skipped the rest\n",
-				path, it.entry.offset, (unsigned)m.nupdates);
+		} else if (rc != 0 && m.failed_table && m.failed_table->internal) {
+			continue; /* Cassandra's own tables, from another release's schema: nothing to deliver */
+		} else if (rc == CDC_DECODE_STALE_SCHEMA) {
+			fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": %s; entry skipped: the schema file is older "
+				"than the segment (export it again: cdctail schema export)\n", path, it.entry.offset, errstr);
+			st->faults++;
+			continue;
 		} else if (rc != 0) {
 			fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": %s; entry skipped\n", path,
 				it.entry.offset, errstr);
 			st->faults++;
 			continue;
+		} else if (cdc_track_entry(track, o->schema, &m) < 0) {
+			cdc_segment_destroy(seg);
+			free(offs);
+			errno = ENOMEM;
+			return -1;
 		}
-		if (cdc_events_emit(ev, &m, &src, write_line, sink, errstr, sizeof(errstr)) < 0) {
+		if ((rc = cdc_events_emit(ev, &m, &src, write_line, sink, errstr, sizeof(errstr))) < 0) {
 			if (ferror(sink->out)) {
 				cdc_segment_destroy(seg);
+				free(offs);
 				return -1;
 			}
-			fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": %s; entry skipped\n", path,
-				it.entry.offset, errstr);
+			fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": %s; entry skipped%s\n", path,
+				it.entry.offset, errstr, rc == CDC_EVENTS_STALE_SCHEMA ? ": the schema file is older than "
+				"the segment (export it again: cdctail schema export)" : "");
 			st->faults++;
 		}
 	}
@@ -274,6 +354,7 @@ static int replay_one(const cdc_replay_opts *o, const char *path, cdc_decoder *d
 		st->faults++;
 	}
 	cdc_segment_destroy(seg);
+	free(offs);
 	return 0;
 }
 
@@ -285,13 +366,16 @@ int cdc_replay(const cdc_replay_opts *o, char *const *paths, int npaths, cdc_rep
 	cdc_eventer *ev = cdc_eventer_new();
 	sink_ctx sink = { 0 };
 	uint8_t (*unknown)[16] = calloc(256, 16);
+	cdc_track *track = cdc_track_new();
 	size_t nunknown = 0, i;
 	double t0;
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (dec)
+	if (dec && track) {
 		cdc_decoder_skip_non_cdc(dec, 1);
+		cdc_decoder_set_cdc_flag(dec, cdc_track_cdc_flag, track);
+	}
 	sink.out = o->out;
 	sink.ev = ev;
 	sink.o = o;
@@ -302,13 +386,13 @@ int cdc_replay(const cdc_replay_opts *o, char *const *paths, int npaths, cdc_rep
 	}
 	if (ev && o->trigger_format)
 		cdc_eventer_set_format(ev, CDC_EVENT_TRIGGER);
-	if (!dec || !ev || !unknown || collect(&l, paths, npaths, &st->faults) != 0) {
+	if (!dec || !ev || !unknown || !track || collect(&l, paths, npaths, &st->faults) != 0) {
 		rc = cdc_error(errstr, errlen, "out of memory");
 		goto out;
 	}
 	t0 = now_s();
 	for (i = 0; i < l.n && rc == 0; i++) {
-		if (replay_one(o, l.v[i].path, dec, ev, &sink, st, unknown, &nunknown) != 0)
+		if (replay_one(o, l.v[i].path, dec, ev, &sink, st, unknown, &nunknown, track) != 0)
 			rc = cdc_error(errstr, errlen, "writing events: %s", strerror(errno));
 		if (o->progress) {
 			double dt = now_s() - t0;
@@ -335,6 +419,7 @@ out:
 		free(l.v[i].path);
 	free(l.v);
 	free(unknown);
+	cdc_track_destroy(track);
 	cdc_decoder_destroy(dec);
 	cdc_eventer_destroy(ev);
 	return rc;

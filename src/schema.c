@@ -23,6 +23,8 @@ struct cdc_schema {
 	size_t nslots;              /* a power of two, at least 2 x ntables; 0 before any */
 	size_t indexed;             /* tables the slots cover (all of them, or lookups scan) */
 	char *cassandra_version;    /* "source"."cassandra_version" of the file, or NULL */
+	uint8_t (*internal)[16];    /* "internal_ids", sorted */
+	size_t ninternal;
 };
 
 /* Mixes a table id into a slot number. */
@@ -249,6 +251,7 @@ void cdc_schema_destroy(cdc_schema *s)
 		free(s->udts[i].name);
 	}
 	free(s->cassandra_version);
+	free(s->internal);
 	free(s->tables);
 	free(s->types);
 	free(s->udts);
@@ -625,6 +628,15 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 	t->cql_js = js_dup(t->cql_name, &t->cql_js_len);
 	t->json_head = json_dup(ks, ",\"table\":", name, &t->json_head_len);
 	t->cdc = cJSON_IsTrue(cdc);
+	t->internal = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jt, "internal"));
+	t->dropped_table = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jt, "dropped"));
+	{
+		cJSON *w = cJSON_GetObjectItemCaseSensitive(jt, "cdc_written");
+
+		t->cdc_written = cJSON_IsNumber(w) ? (int64_t)w->valuedouble : 0;
+	}
+	if (t->internal)
+		t->cdc = 0;
 	t->pk = calloc((size_t)n + 1, sizeof(*t->pk));
 	t->ck = calloc((size_t)n + 1, sizeof(*t->ck));
 	t->cols = calloc((size_t)n + 1, sizeof(*t->cols));
@@ -700,6 +712,34 @@ static int add_table(cdc_schema *s, cJSON *jt, const char *src, char *errstr, si
 	return 0;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/* Adds "internal_ids" (an array of UUID strings; absent is fine) to the
+ * sorted set of Cassandra's own table ids. 0, or -1 with errstr. */
+static int add_internal_ids(cdc_schema *s, cJSON *ids, const char *src, char *errstr, size_t errlen)
+{
+	cJSON *it;
+	int n = cJSON_IsArray(ids) ? cJSON_GetArraySize(ids) : 0;
+	uint8_t (*v)[16];
+
+	if (!n)
+		return 0;
+	v = realloc(s->internal, (s->ninternal + (size_t)n) * 16);
+	if (!v)
+		return cdc_error(errstr, errlen, "%s: out of memory", src);
+	s->internal = v;
+	cJSON_ArrayForEach(it, ids) {
+		if (!cJSON_IsString(it) || parse_uuid(it->valuestring, s->internal[s->ninternal]) != 0)
+			return cdc_error(errstr, errlen, "%s: \"internal_ids\" holds something that is not a UUID", src);
+		s->ninternal++;
+	}
+	qsort(s->internal, s->ninternal, 16, cmp_id);
+	return 0;
+}
+
 int cdc_schema_load_json(cdc_schema *s, const char *json, size_t len, const char *name,
 			 char *errstr, size_t errlen)
 {
@@ -724,6 +764,10 @@ int cdc_schema_load_json(cdc_schema *s, const char *json, size_t len, const char
 
 		if (v && *v && !s->cassandra_version)
 			s->cassandra_version = strdup(v);
+	}
+	if (add_internal_ids(s, cJSON_GetObjectItemCaseSensitive(root, "internal_ids"), name, errstr, errlen) != 0) {
+		cJSON_Delete(root);
+		return -1;
 	}
 	types = cJSON_GetObjectItemCaseSensitive(root, "types");
 	tables = cJSON_GetObjectItemCaseSensitive(root, "tables");
@@ -859,6 +903,14 @@ int cdc_schema_write_json(const cdc_schema *s, FILE *out, char *errstr, size_t e
 	int j, k;
 
 	cJSON_AddStringToObject(root, "format", "cdctail-schema/1");
+	if (s->ninternal) {
+		cJSON *ids = cJSON_AddArrayToObject(root, "internal_ids");
+
+		for (i = 0; i < s->ninternal; i++) {
+			cdc_uuid_format(s->internal[i], uuid);
+			cJSON_AddItemToArray(ids, cJSON_CreateString(uuid));
+		}
+	}
 	cJSON_AddItemToObject(root, "types", types);
 	cJSON_AddItemToObject(root, "tables", tables);
 	for (i = 0; i < s->nudts; i++) {
@@ -888,6 +940,16 @@ int cdc_schema_write_json(const cdc_schema *s, FILE *out, char *errstr, size_t e
 		cdc_uuid_format(t->id, uuid);
 		cJSON_AddStringToObject(o, "id", uuid);
 		cJSON_AddBoolToObject(o, "cdc", t->cdc);
+		if (t->internal)
+			cJSON_AddBoolToObject(o, "internal", 1);
+		if (t->dropped_table)
+			cJSON_AddBoolToObject(o, "dropped", 1);
+		if (t->cdc_written) {
+			char us[32];
+
+			snprintf(us, sizeof(us), "%" PRId64, t->cdc_written);
+			cJSON_AddRawToObject(o, "cdc_written", us);
+		}
 		for (k = 0; k < 3; k++) {
 			for (j = 0; j < counts[k]; j++) {
 				const cdc_column *c = lists[k][j];
@@ -931,6 +993,21 @@ int cdc_schema_write_json(const cdc_schema *s, FILE *out, char *errstr, size_t e
 const char *cdc_schema_cassandra_version(const cdc_schema *s)
 {
 	return s->cassandra_version;
+}
+
+size_t cdc_schema_internal_count(const cdc_schema *s)
+{
+	return s->ninternal;
+}
+
+int cdc_schema_is_internal(const cdc_schema *s, const uint8_t id[16])
+{
+	const cdc_table *t;
+
+	if (s->ninternal && bsearch(id, s->internal, s->ninternal, 16, cmp_id))
+		return 1;
+	t = cdc_schema_table(s, id);
+	return t && t->internal;
 }
 
 const cdc_table *cdc_schema_table(const cdc_schema *s, const uint8_t id[16])

@@ -25,6 +25,9 @@ typedef struct s_table {
 	char *ks, *name;
 	char id[37];
 	int cdc;
+	int internal;                   /* a system_schema table: kept to decode
+					 * the schema changes in the commitlog */
+	int64_t cdc_written;            /* writetime(cdc), µs; 0 unknown */
 } s_table;
 
 typedef struct s_column {
@@ -58,6 +61,7 @@ typedef struct fetch {
 	s_dropped *dropped;
 	size_t ndropped;
 	cdc_buf *others;                /* ids of the tables left out, or NULL */
+	cJSON *internal_ids;            /* ids of Cassandra's own tables, as strings */
 } fetch;
 
 /* Grows an array of `elem`-byte items to hold one more; 0 or -1. */
@@ -83,6 +87,14 @@ static int is_system(const char *ks)
 		if (strcmp(ks, system_keyspaces[i]) == 0)
 			return 1;
 	return 0;
+}
+
+/* Whether ks is the keyspace whose tables describe the schema: their
+ * definitions are exported (as "internal") so that the schema changes in
+ * the commitlog can be decoded. */
+static int is_schema_keyspace(const char *ks)
+{
+	return strcmp(ks, "system_schema") == 0;
 }
 
 /* Whether a keyspace's rows are wanted. */
@@ -157,32 +169,69 @@ static int on_keyspace(void *opaque, const cdc_cql_col *cols, const cdc_cql_valu
 	return 0;
 }
 
+/* A bigint cell (writetime()). 0, or -1 with errstr. */
+static int get_bigint(const cdc_cql_value *v, int64_t *out, char *errstr, size_t errlen)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (!v->p || v->len != 8)
+		return cdc_error(errstr, errlen, "a bigint cell of %zu bytes", v->len);
+	for (i = 0; i < 8; i++)
+		x = x << 8 | v->p[i];
+	*out = (int64_t)x;
+	return 0;
+}
+
+/* Records the id of one of Cassandra's own tables. 0, or -1 with errstr. */
+static int note_internal(fetch *f, const cdc_cql_value *id, char *errstr, size_t errlen)
+{
+	char uuid[37];
+
+	if (cdc_cql_get_uuid(id, uuid, errstr, errlen) != 0)
+		return -1;
+	if (!f->internal_ids && !(f->internal_ids = cJSON_CreateArray()))
+		return cdc_error(errstr, errlen, "out of memory");
+	cJSON_AddItemToArray(f->internal_ids, cJSON_CreateString(uuid));
+	return 0;
+}
+
 static int on_table(void *opaque, const cdc_cql_col *cols, const cdc_cql_value *cells, int ncols,
 		    char *errstr, size_t errlen)
 {
 	fetch *f = opaque;
-	static const char *const names[] = { "keyspace_name", "table_name", "id", "cdc", NULL };
-	int idx[4];
+	static const char *const names[] = { "keyspace_name", "table_name", "id", "cdc", "writetime(cdc)", NULL };
+	int idx[5];
 	s_table t;
 
 	memset(&t, 0, sizeof(t));
 	if (find_cols(cols, ncols, names, idx, errstr, errlen) != 0 ||
 	    cdc_cql_get_text(&cells[idx[0]], &t.ks, errstr, errlen) != 0)
 		return -1;
+	if (is_system(t.ks) && note_internal(f, &cells[idx[2]], errstr, errlen) != 0) {
+		free(t.ks);
+		return -1;
+	}
+	t.internal = is_schema_keyspace(t.ks);
 	if (!wanted(f, t.ks)) {
 		const cdc_cql_value *id = &cells[idx[2]];
 
-		free(t.ks);
 		if (f->others && id->p && id->len == 16) {
 			cdc_buf_put(f->others, id->p, 16);
-			if (f->others->oom)
+			if (f->others->oom) {
+				free(t.ks);
 				return cdc_error(errstr, errlen, "out of memory");
+			}
 		}
-		return 0;
+		if (!t.internal) {
+			free(t.ks);
+			return 0;
+		}
 	}
 	if (cdc_cql_get_text(&cells[idx[1]], &t.name, errstr, errlen) != 0 ||
 	    cdc_cql_get_uuid(&cells[idx[2]], t.id, errstr, errlen) != 0 ||
 	    (cells[idx[3]].p && cdc_cql_get_bool(&cells[idx[3]], &t.cdc, errstr, errlen) != 0) ||
+	    (cells[idx[4]].p && get_bigint(&cells[idx[4]], &t.cdc_written, errstr, errlen) != 0) ||
 	    push((void **)&f->tables, f->ntables, sizeof(*f->tables)) != 0) {
 		free(t.ks);
 		free(t.name);
@@ -219,7 +268,7 @@ static int on_column(void *opaque, const cdc_cql_col *cols, const cdc_cql_value 
 	if (find_cols(cols, ncols, names, idx, errstr, errlen) != 0 ||
 	    cdc_cql_get_text(&cells[idx[0]], &c.ks, errstr, errlen) != 0)
 		return -1;
-	if (!wanted(f, c.ks)) {
+	if (!wanted(f, c.ks) && !is_schema_keyspace(c.ks)) {
 		free(c.ks);
 		return 0;
 	}
@@ -435,6 +484,7 @@ static void fetch_free(fetch *f)
 		free(d->ks); free(d->table); free(d->name); free(d->type);
 	}
 	free(f->dropped);
+	cJSON_Delete(f->internal_ids);
 }
 
 /* Builds the document from the sorted rows; NULL when out of memory. */
@@ -450,6 +500,10 @@ static cJSON *build_json(fetch *f, const char *host)
 	if (src) {
 		cJSON_AddStringToObject(src, "cassandra_version", f->release ? f->release : "");
 		cJSON_AddStringToObject(src, "host", host);
+	}
+	if (f->internal_ids) {
+		cJSON_AddItemToObject(root, "internal_ids", f->internal_ids);
+		f->internal_ids = NULL; /* now owned by the document */
 	}
 	types = cJSON_AddArrayToObject(root, "types");
 	tables = cJSON_AddArrayToObject(root, "tables");
@@ -479,6 +533,14 @@ static cJSON *build_json(fetch *f, const char *host)
 		cJSON_AddStringToObject(o, "table", t->name);
 		cJSON_AddStringToObject(o, "id", t->id);
 		cJSON_AddBoolToObject(o, "cdc", t->cdc);
+		if (t->internal)
+			cJSON_AddBoolToObject(o, "internal", 1);
+		if (t->cdc_written) {
+			char us[32];
+
+			snprintf(us, sizeof(us), "%lld", (long long)t->cdc_written);
+			cJSON_AddRawToObject(o, "cdc_written", us);
+		}
 		cols = cJSON_AddArrayToObject(o, "columns");
 		drops = cJSON_AddArrayToObject(o, "dropped_columns");
 		if (!cols || !drops)
@@ -565,7 +627,7 @@ static int fetch_schema(const char *host, int port, const char *user, const char
 			goto out;
 		}
 	}
-	if (run(c, "SELECT keyspace_name, table_name, id, cdc FROM system_schema.tables", on_table, &f, errstr,
+	if (run(c, "SELECT keyspace_name, table_name, id, cdc, writetime(cdc) FROM system_schema.tables", on_table, &f, errstr,
 		errlen) != 0 ||
 	    run(c, "SELECT keyspace_name, table_name, column_name, kind, position, clustering_order, type "
 		   "FROM system_schema.columns", on_column, &f, errstr, errlen) != 0 ||

@@ -5,19 +5,16 @@
 #include "checkpoint.h"
 #include "deadletter.h"
 #include "err.h"
-#include "event.h"
 #include "fsmove.h"
 #include "jsonl.h"
 #include "log.h"
-#include "mutation.h"
 #include "notify.h"
 #include "outbox.h"
-#include "schema.h"
-#include "schema_fetch.h"
+#include "ingest.h"
+#include "schema_live.h"
 #include "segment.h"
 #include "settings.h"
 #include "sink.h"
-#include "topic.h"
 #include "watch.h"
 
 #include <errno.h>
@@ -74,9 +71,8 @@ typedef struct service {
 	cdc_checkpoint *cp;
 	cdc_sink *sink;
 	cdc_watch *watch;
-	cdc_schema *schema;
-	cdc_decoder *dec;
-	cdc_eventer *ev;
+	cdc_schema_src *src;     /* the schema: the node's or a file */
+	cdc_ingest *ig;          /* entries into staged events */
 	cdc_outbox *out;
 	cdc_jsonl *dead;         /* state_dir/dead-letter.jsonl */
 	char *password;
@@ -87,14 +83,20 @@ typedef struct service {
 	uint64_t limit;          /* its read limit (idx offset), CDC_NO_LIMIT */
 	entry_pos staged;        /* the entry the outbox holds */
 	int rewind;              /* a delivery failed: re-read from the checkpoint */
+	int64_t rewind_not_before; /* ... not before this time (monotonic ms) */
 	int dirty;               /* checkpoint changed in memory */
 	int fatal;
 	int stopping;            /* the checkpoint is saved: reports move nothing now */
 	int kafka_warned;        /* "reading paused" was said */
 	int worked;              /* this turn of the loop did something */
-	uint8_t (*unknown)[16];  /* table ids not found after a refresh */
-	size_t nunknown;
-	char topic[512];
+	struct held {            /* an entry told to wait (a copy: the segment
+				  * reader's body is valid only until its next call) */
+		int active;
+		int64_t segment_id;
+		cdc_entry_info e;
+		uint8_t *body;
+		int64_t first_met_ms;
+	} held;
 	cdc_raw_witness witness; /* for the idx-less segment waited for */
 	int64_t next_cp, next_scan, next_metrics, next_wd, wd_ms;
 	unsigned long overflows; /* inotify overflows already counted */
@@ -172,21 +174,7 @@ static void on_delivery(void *opaque, const cdc_msg_tag *tag, const cdc_delivery
 		cdc_acktrack_ack(g->ack, tag->generation, tag->seq, ok);
 }
 
-/* ---- one entry: decode, render, stage ---- */
-
-/* Event callback: stages one event of the current entry. */
-static int stage_event(void *opaque, const cdc_update *u, const char *json, size_t len)
-{
-	service *sv = opaque;
-	const char *key;
-	size_t keylen;
-
-	cdc_eventer_key(sv->ev, &key, &keylen);
-	cdc_topic_format(sv->s.topic_template, sv->s.topic_prefix, u->table->keyspace, u->table->name, sv->topic,
-			 sizeof(sv->topic));
-	return cdc_outbox_stage(sv->out, sv->topic, key, keylen, json, len, cdc_eventer_ts(sv->ev),
-				cdc_metrics_series(sv->m, u->table->keyspace, u->table->name, cdc_eventer_op(sv->ev)));
-}
+/* ---- one entry ---- */
 
 /* Hands the staged messages to the sink: 0 all sent, 1 the sink is full
  * (call again after polling), -1 fatal (logged). */
@@ -202,97 +190,18 @@ static int send_staged(service *sv)
 	return rc;
 }
 
-/* Whether id is a table already looked for after a schema refresh; with
- * add, remembers it. */
-static int known_unknown(service *sv, const uint8_t id[16], int add)
+static void ingest_seg(const seg_state *g, cdc_ingest_seg *out)
 {
-	size_t i;
-
-	for (i = 0; i < sv->nunknown; i++)
-		if (memcmp(sv->unknown[i], id, 16) == 0)
-			return 1;
-	if (add && sv->nunknown < 4096)
-		memcpy(sv->unknown[sv->nunknown++], id, 16);
-	return 0;
+	out->path = g->file.path;
+	out->id = g->file.id;
+	out->messaging_version = g->messaging_version;
+	out->cl_version = g->cl_version;
 }
 
-/* Loads the schema: a file, or the live node's system_schema. 0, or -1 with
- * errstr. */
-static int load_schema(service *sv, char *errstr, size_t errlen)
+/* Registers an entry with the segment's tracker, with the messages staged
+ * for it (0 for a skipped one). 0, or -1 (logged). */
+static int track_entry(service *sv, seg_state *g, const cdc_entry_info *e)
 {
-	cdc_schema *s = cdc_schema_new();
-	cdc_buf json = CDC_BUF_INIT;
-	int rc;
-
-	if (!s)
-		return cdc_error(errstr, errlen, "out of memory");
-	if (!sv->s.live_schema) {
-		rc = cdc_schema_load_file(s, sv->s.schema, errstr, errlen);
-	} else {
-		cdc_buf others = CDC_BUF_INIT;
-		size_t i;
-
-		rc = cdc_schema_fetch_json_others(sv->s.host, (int)sv->s.port, sv->s.user, sv->password, NULL,
-						  &json, &others, errstr, errlen);
-		if (rc == 0)
-			rc = cdc_schema_load_json(s, json.p, json.len, "live schema", errstr, errlen);
-		/* Cassandra's own tables are in every segment; knowing their ids
-		 * spares a refresh for each (and a stall while the node is down,
-		 * as after a 3.x drain) */
-		for (i = 0; rc == 0 && i + 16 <= others.len; i += 16)
-			known_unknown(sv, (const uint8_t *)others.p + i, 1);
-		cdc_buf_free(&others);
-		cdc_buf_free(&json);
-	}
-	if (rc != 0) {
-		cdc_schema_destroy(s);
-		return -1;
-	}
-	if (sv->dec)
-		cdc_decoder_set_schema(sv->dec, s);
-	cdc_schema_destroy(sv->schema);
-	sv->schema = s;
-	return 0;
-}
-
-/* Decodes one entry and stages its events; registers it with the tracker.
- * 0 done, 1 the schema could not be refreshed (re-read from the
- * checkpoint), -1 fatal. */
-static int process_entry(service *sv, seg_state *g, const cdc_entry_info *e)
-{
-	char errstr[CDC_ERRSTR_SIZE], uuid[37];
-	cdc_event_source src = { sv->s.node, g->file.id, e->offset, g->cl_version, NULL };
-	cdc_mutation m;
-	int rc;
-
-	rc = cdc_decode(sv->dec, e->body, e->size, g->messaging_version, &m, errstr, sizeof(errstr));
-	if (rc == CDC_DECODE_UNKNOWN_TABLE && sv->s.live_schema && !known_unknown(sv, m.missing_table, 0)) {
-		uint8_t id[16];
-
-		memcpy(id, m.missing_table, 16);
-		cdc_uuid_format(id, uuid);
-		if (load_schema(sv, errstr, sizeof(errstr)) != 0) {
-			cdc_log(CDC_LOG_WARN, "schema refresh for unknown table %s failed: %s; retrying", uuid, errstr);
-			sv->rewind = 1; /* the entry is read again from the checkpoint */
-			usleep(1000000);
-			return 1;
-		}
-		rc = cdc_decode(sv->dec, e->body, e->size, g->messaging_version, &m, errstr, sizeof(errstr));
-		if (rc == CDC_DECODE_UNKNOWN_TABLE)
-			known_unknown(sv, id, 1);
-	}
-	cdc_outbox_clear(sv->out);
-	src.cassandra = cdc_schema_cassandra_version(sv->schema); /* after any refresh */
-	if (rc == CDC_DECODE_UNKNOWN_TABLE) {
-		cdc_metrics_add(sv->m, CDC_M_UNKNOWN_TABLE_ENTRIES, 1);
-	} else if (rc != 0) {
-		cdc_log(CDC_LOG_ERR, "%s: entry at offset %" PRIu64 ": %s; entry skipped", g->file.path, e->offset, errstr);
-		cdc_metrics_add(sv->m, CDC_M_DECODE_ERRORS, 1);
-	} else if (cdc_events_emit(sv->ev, &m, &src, stage_event, sv, errstr, sizeof(errstr)) < 0) {
-		cdc_log(CDC_LOG_ERR, "%s: entry at offset %" PRIu64 ": %s; entry skipped", g->file.path, e->offset, errstr);
-		cdc_metrics_add(sv->m, CDC_M_DECODE_ERRORS, 1);
-		cdc_outbox_clear(sv->out);
-	}
 	sv->staged.segment_id = g->file.id;
 	sv->staged.generation = cdc_acktrack_generation(g->ack);
 	sv->staged.offset = e->offset;
@@ -301,6 +210,82 @@ static int process_entry(service *sv, seg_state *g, const cdc_entry_info *e)
 		return -1;
 	}
 	return 0;
+}
+
+/* Keeps a copy of an entry told to wait. 0, or -1 when out of memory. */
+static int hold(service *sv, const seg_state *g, const cdc_entry_info *e, int64_t first_met)
+{
+	uint8_t *copy = e->size ? malloc(e->size) : NULL;
+
+	if (e->size && !copy)
+		return -1;
+	if (e->size)
+		memcpy(copy, e->body, e->size);
+	if (sv->held.body != copy)
+		free(sv->held.body);
+	sv->held.active = 1;
+	sv->held.segment_id = g->file.id;
+	sv->held.e = *e;
+	sv->held.e.body = copy;
+	sv->held.body = copy;
+	sv->held.first_met_ms = first_met;
+	return 0;
+}
+
+static void drop_held(service *sv)
+{
+	free(sv->held.body);
+	memset(&sv->held, 0, sizeof(sv->held));
+}
+
+/* Offers one entry to ingest (ingest.h) and registers it once it is done
+ * with. 0 done, 1 it waits (held), -1 fatal (logged). */
+static int process_entry(service *sv, seg_state *g, const cdc_entry_info *e, int64_t first_met)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	cdc_ingest_seg ig;
+	int r;
+
+	ingest_seg(g, &ig);
+	r = cdc_ingest_entry(sv->ig, &ig, e, first_met, errstr, sizeof(errstr));
+	if (r < 0) {
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+		return -1;
+	}
+	if (r == CDC_INGEST_WAIT) {
+		if (e != &sv->held.e && hold(sv, g, e, first_met) != 0) {
+			cdc_log(CDC_LOG_ERR, "out of memory");
+			return -1;
+		}
+		return 1;
+	}
+	if (track_entry(sv, g, e) != 0)
+		return -1;
+	if (sv->held.active)
+		drop_held(sv);
+	return 0;
+}
+
+/* A fault the segment reader reported, as a skipped entry of g. 0
+ * recorded, 1 the record could not be written (reading waits). */
+static int record_fault(service *sv, seg_state *g, uint64_t offset, uint64_t end, const char *reason)
+{
+	cdc_ingest_seg ig;
+
+	ingest_seg(g, &ig);
+	return cdc_ingest_fault(sv->ig, &ig, offset, end, reason) == CDC_INGEST_WAIT;
+}
+
+/* A segment that cannot be read any further: quarantined at release, the
+ * reason recorded. */
+static void mark_bad(service *sv, seg_state *g, const char *why)
+{
+	cdc_segment_end end = g->seg ? cdc_segment_end_state(g->seg) : (cdc_segment_end){ 0 };
+
+	cdc_log(CDC_LOG_ERR, "%s; segment quarantined", why);
+	record_fault(sv, g, end.logical_offset, end.logical_offset, why);
+	g->bad = 1;
+	g->read_done = 1;
 }
 
 /* ---- a segment: open, index, read ---- */
@@ -333,10 +318,7 @@ static int open_seg(service *sv, seg_state *g)
 		}
 		if (!done && time(NULL) - g->file.mtime < 60)
 			return 1; /* Cassandra may still be writing its header */
-		cdc_log(CDC_LOG_ERR, "%s; segment quarantined", errstr);
-		cdc_metrics_add(sv->m, CDC_M_DECODE_ERRORS, 1);
-		g->bad = 1;
-		g->read_done = 1;
+		mark_bad(sv, g, errstr);
 		return -1;
 	}
 	d = cdc_segment_descriptor(g->seg);
@@ -448,9 +430,14 @@ static int at_read_end(service *sv, seg_state *g)
 		return 1;
 	}
 	if (g->completed) {
-		if (cdc_segment_end_state(g->seg).reason == CDC_END_ERROR) {
-			g->bad = 1;
-			cdc_metrics_add(sv->m, CDC_M_DECODE_ERRORS, 1);
+		cdc_segment_end end = cdc_segment_end_state(g->seg);
+
+		if (end.reason == CDC_END_ERROR) {
+			char why[4400];
+
+			snprintf(why, sizeof(why), "%s: offset %" PRIu64 ": a sync marker that does not check; the rest of "
+				 "the segment cannot be read", g->file.path, end.file_offset);
+			mark_bad(sv, g, why);
 		}
 		g->read_done = 1;
 		return 2;
@@ -460,8 +447,22 @@ static int at_read_end(service *sv, seg_state *g)
 	return 0;
 }
 
+/* Offers the held entry again, when it is of g: 0 done (read on), 1 it
+ * still waits, -1 fatal. */
+static int retry_held(service *sv, seg_state *g)
+{
+	if (!sv->held.active)
+		return 0;
+	if (sv->held.segment_id != g->file.id) { /* left behind by a re-read */
+		drop_held(sv);
+		return 0;
+	}
+	return process_entry(sv, g, &sv->held.e, sv->held.first_met_ms);
+}
+
 /* Reads up to budget entries of the segment being read. Returns the number
- * of items handled; 0 when it must wait for Cassandra. */
+ * of items handled; 0 when it must wait (for Cassandra, the schema or the
+ * sink). */
 static int read_some(service *sv, seg_state *g, int budget)
 {
 	char errstr[CDC_ERRSTR_SIZE];
@@ -478,12 +479,15 @@ static int read_some(service *sv, seg_state *g, int budget)
 				return n;
 			}
 		}
+		r = retry_held(sv, g);
+		if (r != 0) {
+			if (r < 0)
+				sv->fatal = 1;
+			return n;
+		}
 		r = cdc_segment_next(g->seg, &it, errstr, sizeof(errstr));
 		if (r < 0) {
-			cdc_log(CDC_LOG_ERR, "%s; segment quarantined", errstr);
-			cdc_metrics_add(sv->m, CDC_M_DECODE_ERRORS, 1);
-			g->bad = 1;
-			g->read_done = 1;
+			mark_bad(sv, g, errstr);
 			return n + 1;
 		}
 		if (r == 0) {
@@ -494,19 +498,26 @@ static int read_some(service *sv, seg_state *g, int budget)
 		}
 		n++;
 		if (it.kind == CDC_ITEM_ERROR) {
-			cdc_log(CDC_LOG_ERR, "%s", errstr);
-			cdc_metrics_add(sv->m, CDC_M_DECODE_ERRORS, 1);
+			uint64_t end = it.entry.end > it.entry.offset ? it.entry.end : it.entry.offset + 1;
+
+			if (end > cdc_acktrack_safe(g->ack) && record_fault(sv, g, it.entry.offset, end, errstr)) {
+				/* not written down: must not be passed over; read
+				 * again from the checkpoint in a second */
+				sv->rewind = 1;
+				sv->rewind_not_before = now_ms() + 1000;
+				return n;
+			}
 			continue;
 		}
 		if (it.kind != CDC_ITEM_ENTRY || it.entry.end <= cdc_acktrack_safe(g->ack))
 			continue;
-		r = process_entry(sv, g, &it.entry);
+		r = process_entry(sv, g, &it.entry, now_ms());
 		if (r < 0) {
 			sv->fatal = 1;
 			return n;
 		}
 		if (r > 0)
-			return n; /* schema unavailable: rewinding */
+			return n; /* the entry waits (held) */
 	}
 	return n;
 }
@@ -530,6 +541,41 @@ static int sync_outputs(service *sv)
 	return 0;
 }
 
+/* The oldest position a restart or a re-read may start from: the safe
+ * position of the oldest active segment (none: past everything). */
+static void resume_point(service *sv, int64_t *seg, uint64_t *off)
+{
+	uint64_t pos = 0;
+	int fin;
+
+	*seg = INT64_MAX;
+	*off = 0;
+	if (!sv->nsegs)
+		return;
+	*seg = sv->segs[0]->file.id;
+	if (sv->segs[0]->ack)
+		*off = cdc_acktrack_safe(sv->segs[0]->ack);
+	else if (cdc_checkpoint_get(sv->cp, *seg, &pos, &fin) == 0)
+		*off = pos;
+}
+
+/* What the checkpoint about to be saved relies on: the records of skipped
+ * entries durable, the schema tracker's state in its notes. 1 the notes
+ * changed, 0 not, -1 failed (logged: do not save). */
+static int prepare_checkpoint(service *sv)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	int64_t seg;
+	uint64_t off;
+	int r;
+
+	resume_point(sv, &seg, &off);
+	r = cdc_ingest_prepare_checkpoint(sv->ig, seg, off, errstr, sizeof(errstr));
+	if (r < 0)
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+	return r;
+}
+
 /* Writes the checkpoint durably, the outputs it relies on first. 0, or -1
  * (logged). */
 static int write_checkpoint(service *sv)
@@ -537,7 +583,7 @@ static int write_checkpoint(service *sv)
 	char errstr[CDC_ERRSTR_SIZE];
 
 	cdc_checkpoint_set_acked_ts(sv->cp, cdc_metrics_newest_acked_ts(sv->m));
-	if (sync_outputs(sv) != 0)
+	if (prepare_checkpoint(sv) < 0 || sync_outputs(sv) != 0)
 		return -1;
 	if (cdc_checkpoint_save(sv->cp, errstr, sizeof(errstr)) != 0) {
 		cdc_log(CDC_LOG_ERR, "%s", errstr);
@@ -565,6 +611,11 @@ static int save_checkpoint(service *sv)
 		}
 	if (cdc_checkpoint_set_acked_ts(sv->cp, cdc_metrics_newest_acked_ts(sv->m)))
 		sv->dirty = 1;
+	switch (prepare_checkpoint(sv)) {
+	case 1: sv->dirty = 1; break;
+	case 0: break;
+	default: return -1;
+	}
 	return sv->dirty ? write_checkpoint(sv) : 0;
 }
 
@@ -603,7 +654,8 @@ static int take_out(service *sv, seg_state *g, cdc_raw_fate fate)
  * while it still can), -1 fatal (logged). */
 static int release(service *sv, seg_state *g)
 {
-	cdc_raw_fate fate = cdc_raw_fate_of(g->bad, 0, sv->s.delete_consumed, sv->s.archive_dir);
+	cdc_raw_fate fate = cdc_raw_fate_of(g->bad, cdc_checkpoint_skipped(sv->cp, g->file.id), sv->s.delete_consumed,
+					    sv->s.archive_dir);
 	uint64_t safe = cdc_acktrack_safe(g->ack);
 	static const char *const done[] = { "deleted", "archived", "kept", "quarantined" };
 
@@ -628,6 +680,7 @@ static int release(service *sv, seg_state *g)
 	}
 	if (take_out(sv, g, fate) != 0)
 		return -1;
+	cdc_ingest_segment_done(sv->ig, g->file.id);
 	cdc_checkpoint_forget(sv->cp, g->file.id);
 	sv->dirty = 1;
 	cdc_metrics_add(sv->m, fate == CDC_RAW_QUARANTINE ? CDC_M_SEGMENTS_QUARANTINED : CDC_M_SEGMENTS_DONE, 1);
@@ -646,16 +699,18 @@ static void free_seg(seg_state *g)
 
 /* A segment the checkpoint records finished is still in cdc_raw (kept by
  * delete_consumed = false, or a crash between checkpoint and removal):
- * removes or archives it now when so configured. */
+ * takes it out now when its fate says so (cdcraw.h). */
 static void take_out_finished(service *sv, const cdc_seg_file *f)
 {
+	cdc_raw_fate fate = cdc_raw_fate_of(0, cdc_checkpoint_skipped(sv->cp, f->id), sv->s.delete_consumed,
+					    sv->s.archive_dir);
 	seg_state g;
 
-	if (!sv->s.delete_consumed)
+	if (fate == CDC_RAW_KEEP)
 		return;
 	memset(&g, 0, sizeof(g));
 	g.file = *f;
-	if (take_out(sv, &g, sv->s.archive_dir ? CDC_RAW_ARCHIVE : CDC_RAW_DELETE) == 0) {
+	if (take_out(sv, &g, fate) == 0) {
 		cdc_checkpoint_forget(sv->cp, f->id);
 		sv->dirty = 1;
 	}
@@ -742,13 +797,13 @@ static void rescan(service *sv)
 }
 
 /* Drops every active segment so reading restarts from the checkpoint (after
- * a failed delivery, or a schema that could not be refreshed). */
+ * a failed delivery, or a skipped entry whose record could not be written). */
 static void rewind_all(service *sv)
 {
 	char errstr[CDC_ERRSTR_SIZE];
 	size_t i;
 
-	cdc_log(CDC_LOG_WARN, "re-reading from the checkpoint after a failed delivery");
+	cdc_log(CDC_LOG_WARN, "re-reading from the checkpoint after a failed delivery or record");
 	if (cdc_sink_flush(sv->sink, (int)sv->s.shutdown_ms, errstr, sizeof(errstr)) != 0)
 		cdc_log(CDC_LOG_WARN, "%s", errstr);
 	save_checkpoint(sv);
@@ -758,6 +813,7 @@ static void rewind_all(service *sv)
 	sv->reading_id = -1;
 	sv->limit = CDC_NO_LIMIT;
 	cdc_outbox_clear(sv->out);
+	drop_held(sv);
 	sv->rewind = 0;
 	cdc_metrics_add(sv->m, CDC_M_REREADS, 1);
 }
@@ -826,7 +882,7 @@ static void step_read(service *sv)
 {
 	seg_state *g;
 
-	if (sv->reading_id < 0)
+	if (sv->reading_id < 0 || sv->rewind)
 		return;
 	g = find_seg(sv, sv->reading_id);
 	if (!g) {
@@ -929,6 +985,8 @@ static void step_wait(service *sv)
 		wait = sv->next_scan - t;
 	if (wait > 100 && cdc_sink_in_flight(sv->sink))
 		wait = 100;
+	if (wait > 20 && (cdc_ingest_busy(sv->ig) || sv->rewind))
+		wait = 20; /* a refresh to take, or a re-read to start */
 	if (wait > 0 && cdc_watch_wait(sv->watch, (int)wait) == 1)
 		sv->next_scan = 0; /* something changed: rescan now */
 }
@@ -975,8 +1033,38 @@ static int lock_state(service *sv)
 	return 0;
 }
 
-/* Everything before the schema: settings, state lock, checkpoint, watch.
- * 0, or -1 (logged). */
+/* The schema source (not loaded yet). 0, or -1 (logged). */
+static int open_schema(service *sv)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	cdc_schema_src_opts o = {
+		.file = sv->s.live_schema ? NULL : sv->s.schema, .host = sv->s.host, .port = (int)sv->s.port,
+		.user = sv->s.user, .password = sv->password, .state_dir = sv->s.state_dir,
+		.min_interval_ms = (int)sv->s.schema_refresh_ms,
+	};
+
+	if (cdc_schema_src_new(&sv->src, &o, errstr, sizeof(errstr)) != 0) {
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Loads the schema and the tracker's state into a new ingest. 0, or -1
+ * with errstr (retry). */
+static int open_ingest(service *sv, char *errstr, size_t errlen)
+{
+	cdc_ingest_opts o = {
+		.src = sv->src, .live = sv->s.live_schema, .out = sv->out, .m = sv->m, .cp = sv->cp,
+		.quarantine_dir = sv->s.quarantine_dir, .node = sv->s.node, .topic_template = sv->s.topic_template,
+		.topic_prefix = sv->s.topic_prefix, .trigger = sv->s.trigger,
+	};
+
+	return cdc_ingest_new(&sv->ig, &o, errstr, errlen);
+}
+
+/* Everything before the schema: settings, state lock, checkpoint, watch,
+ * the schema source. 0, or -1 (logged). */
 static int open_service(service *sv)
 {
 	char errstr[CDC_ERRSTR_SIZE], path[4200];
@@ -990,11 +1078,9 @@ static int open_service(service *sv)
 	if (lock_state(sv) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/dead-letter.jsonl", sv->s.state_dir);
-	sv->unknown = calloc(4096, 16);
-	sv->ev = cdc_eventer_new();
 	sv->out = cdc_outbox_new();
 	sv->dead = cdc_jsonl_new(path);
-	if (!sv->unknown || !sv->ev || !sv->out || !sv->dead) {
+	if (!sv->out || !sv->dead) {
 		cdc_log(CDC_LOG_ERR, "out of memory");
 		return -1;
 	}
@@ -1005,9 +1091,7 @@ static int open_service(service *sv)
 		return -1;
 	}
 	cdc_metrics_seed_newest_acked_ts(sv->m, cdc_checkpoint_acked_ts(sv->cp)); /* the lag across a restart */
-	if (sv->s.trigger)
-		cdc_eventer_set_format(sv->ev, CDC_EVENT_TRIGGER);
-	return 0;
+	return open_schema(sv);
 }
 
 /* Loads the schema, retrying every 5 s while systemd is kept informed.
@@ -1016,7 +1100,7 @@ static int await_schema(service *sv, cdc_config **next)
 {
 	char errstr[CDC_ERRSTR_SIZE];
 
-	while (load_schema(sv, errstr, sizeof(errstr)) != 0) {
+	while (open_ingest(sv, errstr, sizeof(errstr)) != 0) {
 		cdc_log(CDC_LOG_WARN, "schema: %s; retrying in 5 s", errstr);
 		status(sv, "waiting for the Cassandra schema");
 		for (int i = 0; i < 50 && !*sv->ctl->stop; i++) {
@@ -1034,18 +1118,12 @@ static int await_schema(service *sv, cdc_config **next)
 	return 0;
 }
 
-/* The decoder and the sink. 0, or -1 (logged). */
+/* The sink. 0, or -1 (logged). */
 static int start_pipeline(service *sv)
 {
 	char errstr[CDC_ERRSTR_SIZE];
 	int rc;
 
-	sv->dec = cdc_decoder_new(sv->schema);
-	if (!sv->dec) {
-		cdc_log(CDC_LOG_ERR, "out of memory");
-		return -1;
-	}
-	cdc_decoder_skip_non_cdc(sv->dec, 1);
 	if (sv->s.kafka)
 		rc = cdc_sink_kafka_new(&sv->sink, sv->s.props, (size_t)sv->s.max_in_flight, on_delivery, sv, errstr,
 					sizeof(errstr));
@@ -1071,7 +1149,8 @@ static void loop(service *sv, cdc_config **next)
 			break;
 		sv->worked = 0;
 		cdc_sink_poll(sv->sink, 0);
-		if (sv->rewind) {
+		cdc_ingest_poll(sv->ig);
+		if (sv->rewind && now_ms() >= sv->rewind_not_before) {
 			rewind_all(sv);
 			sv->next_scan = now_ms();
 		}
@@ -1125,16 +1204,15 @@ static void close_service(service *sv)
 	for (i = 0; i < sv->nsegs; i++)
 		free_seg(sv->segs[i]);
 	free(sv->segs);
-	cdc_decoder_destroy(sv->dec);
-	cdc_eventer_destroy(sv->ev);
+	cdc_ingest_destroy(sv->ig);
+	cdc_schema_src_destroy(sv->src);
 	cdc_outbox_destroy(sv->out);
-	cdc_schema_destroy(sv->schema);
+	drop_held(sv);
 	if (sv->watch)
 		count_overflows(sv);
 	cdc_watch_close(sv->watch);
 	cdc_checkpoint_destroy(sv->cp);
 	cdc_jsonl_destroy(sv->dead);
-	free(sv->unknown);
 	free(sv->password);
 	if (sv->lockfd >= 0)
 		close(sv->lockfd);

@@ -11,7 +11,7 @@ const char *const cdc_settings_keys[] = {
 	"cassandra.password_file", "node", "output", "format", "topic.template", "topic.prefix",
 	"max_in_flight", "checkpoint_interval", "rescan_interval", "metrics.textfile", "metrics.interval",
 	"archive_dir", "quarantine_dir", "delete_consumed", "shutdown_timeout", "log_file",
-	"orphan_timeout", "allow_unsafe_kafka", NULL,
+	"orphan_timeout", "allow_unsafe_kafka", "schema_refresh_interval", NULL,
 };
 
 /* A true/false key into *out (def when unset): 0, or -1 with errstr. */
@@ -79,6 +79,7 @@ int cdc_settings_load(cdc_settings *s, const cdc_config *c, char *errstr, size_t
 	    cdc_config_get_num(c, "rescan_interval", 5000, 1, &s->rescan_ms, errstr, errlen) ||
 	    cdc_config_get_num(c, "metrics.interval", 10000, 1, &s->metrics_ms, errstr, errlen) ||
 	    cdc_config_get_num(c, "shutdown_timeout", 30000, 1, &s->shutdown_ms, errstr, errlen) ||
+	    cdc_config_get_num(c, "schema_refresh_interval", 1000, 1, &s->schema_refresh_ms, errstr, errlen) ||
 	    cdc_config_check_kafka(c, errstr, errlen))
 		return -1;
 	if (s->max_in_flight < 1)

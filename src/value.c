@@ -19,6 +19,7 @@ typedef struct vctx {
 	char *errstr;
 	size_t errlen;
 	const uint8_t *base;  /* start of the outermost value, for offsets */
+	int stale;            /* a UDT value with more fields than its type */
 } vctx;
 
 static int render(vctx *c, const cdc_type *t, const uint8_t *v, size_t n);
@@ -380,6 +381,15 @@ static int render_fields(vctx *c, const cdc_type *t, const uint8_t *v, size_t n)
 		if (element(c, t, t->sub[i], v, n, &off, 1) != 0)
 			return -1;
 	}
+	if (off != n && udt && i == t->nsub) {
+		/* fields added by ALTER TYPE after the schema was read */
+		char what[200];
+
+		snprintf(what, sizeof(what), "more fields than type %s.%s has (%d): a newer schema has them",
+			 t->udt_keyspace ? t->udt_keyspace : "?", t->name ? t->name : "?", t->nsub);
+		c->stale = 1;
+		return fail(c, t, v + off, what);
+	}
 	if (off != n)
 		return fail(c, t, v + off, "bytes left after the last field");
 	cdc_buf_putc(c->out, udt ? '}' : json ? ']' : ')');
@@ -738,7 +748,7 @@ int cdc_value_render(cdc_buf *out, cdc_render how, const cdc_type *t, const uint
 		     char *errstr, size_t errlen)
 {
 	vctx c = { out, how == CDC_RENDER_JSON ? CDC_RENDER_JSON : CDC_RENDER_CQL, how == CDC_RENDER_CQL_JSON,
-		   errstr, errlen, v };
+		   errstr, errlen, v, 0 };
 	size_t mark = out->len;
 
 	/* the most common well-formed scalars straight away; everything else,
@@ -786,7 +796,7 @@ int cdc_value_render(cdc_buf *out, cdc_render how, const cdc_type *t, const uint
 
 	if (render(&c, t, v, n) != 0) {
 		out->len = mark;
-		return -1;
+		return c.stale ? CDC_VALUE_STALE_SCHEMA : -1;
 	}
 	return 0;
 }

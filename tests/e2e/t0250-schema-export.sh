@@ -59,6 +59,9 @@ def export(addr, keyspaces, user=None, password=None):
         one = gen.export_schema(s, ks, release)
         doc["types"] += one["types"]
         doc["tables"] += one["tables"]
+    ids, internal = gen.internal_schema(s)
+    doc["internal_ids"] = ids
+    doc["tables"] += internal
     c.shutdown()
     return doc
 
@@ -66,6 +69,7 @@ def export(addr, keyspaces, user=None, password=None):
 def canon(doc):
     """The document with every order but field order made canonical."""
     doc = json.loads(json.dumps(doc))
+    doc.get("internal_ids", []).sort()
     doc["types"].sort(key=lambda t: (t["keyspace"], t["name"]))
     for t in doc["tables"]:
         t["columns"].sort(key=lambda c: c["name"])
@@ -93,7 +97,7 @@ def main():
         mine, exp = json.load(open(sys.argv[3])), json.load(open(sys.argv[4]))
         a, b = canon(mine), canon(exp)
         if a != b:
-            for k in ("format", "source", "types"):
+            for k in ("format", "source", "types", "internal_ids"):
                 if a.get(k) != b.get(k):
                     print("differs in %s:\n  cdctail %s\n  python  %s" % (k, a.get(k), b.get(k)))
             ta = {(t["keyspace"], t["table"]): t for t in a["tables"]}

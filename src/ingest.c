@@ -1,0 +1,371 @@
+/* ingest.c - one entry: schema, decode, events, or a recorded skip. */
+#include "ingest.h"
+#include "err.h"
+#include "event.h"
+#include "log.h"
+#include "mutation.h"
+#include "quarantine.h"
+#include "schema_track.h"
+#include "topic.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A refresh must start this long after an entry was first met before its
+ * failure to decode the entry makes the entry a fault: the node applies a
+ * schema change to its tables just after writing it to the commitlog. */
+#define SETTLE_MS 1000
+
+struct cdc_ingest {
+	cdc_ingest_opts o;
+	cdc_schema *schema;
+	cdc_decoder *dec;
+	cdc_eventer *ev;
+	cdc_track *track;
+	cdc_quarantine *q;
+	int64_t due_ms;          /* a schema change was seen then: refresh first; 0 none */
+	int64_t done_start_ms;   /* start of the last finished refresh; -1 none */
+	int64_t ok_start_ms;     /* start of the last successful one; -1 none */
+	int64_t warned_ms;       /* last "refresh failed" log line */
+	int waiting;             /* the last entry offered was told to wait */
+	int oom;                 /* staging ran out of memory */
+	int internal_warned;     /* an internal entry that does not decode was logged */
+	char topic[512];
+};
+
+static int64_t now_ms(void)
+{
+	return cdc_schema_src_now_ms();
+}
+
+static int64_t wall_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* Puts a new schema into use (the decoder's pointer, then the old one goes). */
+static void install(cdc_ingest *ig, cdc_schema *s)
+{
+	cdc_decoder_set_schema(ig->dec, s);
+	cdc_schema_destroy(ig->schema);
+	ig->schema = s;
+}
+
+int cdc_ingest_new(cdc_ingest **out, const cdc_ingest_opts *o, char *errstr, size_t errlen)
+{
+	cdc_ingest *ig = calloc(1, sizeof(*ig));
+
+	*out = NULL;
+	if (!ig)
+		return cdc_error(errstr, errlen, "out of memory");
+	ig->o = *o;
+	ig->done_start_ms = ig->ok_start_ms = -1;
+	ig->ev = cdc_eventer_new();
+	ig->track = cdc_track_new();
+	ig->q = cdc_quarantine_new(o->quarantine_dir);
+	ig->dec = cdc_decoder_new(NULL);
+	if (!ig->ev || !ig->track || !ig->q || !ig->dec) {
+		cdc_ingest_destroy(ig);
+		return cdc_error(errstr, errlen, "out of memory");
+	}
+	if (cdc_track_load(ig->track, cdc_checkpoint_notes(o->cp), errstr, errlen) != 0 ||
+	    cdc_schema_src_load(o->src, &ig->schema, errstr, errlen) != 0) {
+		cdc_ingest_destroy(ig);
+		return -1;
+	}
+	/* the first start: the flags of the schema read now judge what is in
+	 * cdc_raw already; later changes are followed in the stream */
+	if (o->live && !cdc_track_horizon(ig->track))
+		cdc_track_set_horizon(ig->track, wall_us());
+	cdc_decoder_set_schema(ig->dec, ig->schema);
+	cdc_decoder_skip_non_cdc(ig->dec, 1);
+	cdc_decoder_set_cdc_flag(ig->dec, cdc_track_cdc_flag, ig->track);
+	if (o->trigger)
+		cdc_eventer_set_format(ig->ev, CDC_EVENT_TRIGGER);
+	*out = ig;
+	return 0;
+}
+
+void cdc_ingest_destroy(cdc_ingest *ig)
+{
+	if (!ig)
+		return;
+	cdc_decoder_destroy(ig->dec);
+	cdc_eventer_destroy(ig->ev);
+	cdc_track_destroy(ig->track);
+	cdc_quarantine_destroy(ig->q);
+	cdc_schema_destroy(ig->schema);
+	free(ig);
+}
+
+const char *cdc_ingest_cassandra(const cdc_ingest *ig)
+{
+	return ig->schema ? cdc_schema_cassandra_version(ig->schema) : NULL;
+}
+
+/* Asks the source for a refresh, counting the ones started. */
+static void request(cdc_ingest *ig)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	uint64_t before = cdc_schema_src_count(ig->o.src);
+
+	if (cdc_schema_src_request(ig->o.src, errstr, sizeof(errstr)) < 0)
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
+	cdc_metrics_add(ig->o.m, CDC_M_SCHEMA_REFRESHES, cdc_schema_src_count(ig->o.src) - before);
+}
+
+void cdc_ingest_poll(cdc_ingest *ig)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	cdc_schema *s = NULL;
+	int64_t started = 0;
+	int r = cdc_schema_src_take(ig->o.src, &s, &started, errstr, sizeof(errstr));
+
+	if (r == 0)
+		return;
+	ig->done_start_ms = started;
+	if (r > 0) {
+		install(ig, s);
+		ig->ok_start_ms = started;
+		cdc_log(CDC_LOG_INFO, "schema read again from %s (%zu tables)", ig->o.live ? "the node" : "the file",
+			cdc_schema_table_count(s));
+		return;
+	}
+	cdc_metrics_add(ig->o.m, CDC_M_SCHEMA_REFRESH_ERRORS, 1);
+	if (now_ms() - ig->warned_ms >= 30000) {
+		cdc_log(CDC_LOG_WARN, "schema refresh failed: %s; entries that need it wait, and it is tried again",
+			errstr);
+		ig->warned_ms = now_ms();
+	}
+}
+
+int cdc_ingest_busy(const cdc_ingest *ig)
+{
+	return ig->waiting || cdc_schema_src_busy(ig->o.src);
+}
+
+/* Event callback: stages one event of the entry. */
+static int stage_event(void *opaque, const cdc_update *u, const char *json, size_t len)
+{
+	cdc_ingest *ig = opaque;
+	const char *key;
+	size_t keylen;
+
+	cdc_eventer_key(ig->ev, &key, &keylen);
+	cdc_topic_format(ig->o.topic_template, ig->o.topic_prefix, u->table->keyspace, u->table->name, ig->topic,
+			 sizeof(ig->topic));
+	if (cdc_outbox_stage(ig->o.out, ig->topic, key, keylen, json, len, cdc_eventer_ts(ig->ev),
+			     cdc_metrics_series(ig->o.m, u->table->keyspace, u->table->name, cdc_eventer_op(ig->ev))) != 0) {
+		ig->oom = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Records an entry that cannot be delivered: the quarantine file first,
+ * then the checkpoint's count (saved after the file is synced).
+ * CDC_INGEST_SKIPPED, or CDC_INGEST_WAIT when the record could not be
+ * written (the entry must not be passed over). */
+static int skip(cdc_ingest *ig, const cdc_ingest_seg *g, uint64_t offset, uint64_t end, const char *reason)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	int r = cdc_quarantine_record(ig->q, g->path, g->id, offset, end, reason, errstr, sizeof(errstr));
+
+	if (r < 0) {
+		cdc_log(CDC_LOG_ERR, "%s: entry at offset %" PRIu64 " cannot be delivered (%s) and its record cannot be "
+			"written: %s; it waits", g->path, offset, reason, errstr);
+		return CDC_INGEST_WAIT;
+	}
+	if (r == 0) {
+		cdc_checkpoint_add_skipped(ig->o.cp, g->id, 1);
+		cdc_metrics_add(ig->o.m, CDC_M_SKIPPED_ENTRIES, 1);
+		cdc_log(CDC_LOG_ERR, "%s: entry at offset %" PRIu64 ": %s; not delivered: recorded in %s, the segment is "
+			"kept there (docs/run.md, \"Skipped entries\")", g->path, offset, reason, ig->o.quarantine_dir);
+	}
+	return CDC_INGEST_SKIPPED;
+}
+
+int cdc_ingest_fault(cdc_ingest *ig, const cdc_ingest_seg *g, uint64_t offset, uint64_t end, const char *reason)
+{
+	cdc_metrics_add(ig->o.m, CDC_M_DECODE_ERRORS, 1);
+	return skip(ig, g, offset, end, reason);
+}
+
+/* An entry a newer schema may explain (msg says what is missing): wait for
+ * a refresh, or, past the rules of ingest.h, a fault. */
+static int needs_newer(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_info *e, int64_t first_met,
+		       const char *msg)
+{
+	char why[CDC_ERRSTR_SIZE + 128];
+
+	if (!ig->o.live) {
+		snprintf(why, sizeof(why), "%s: the schema file is older than the segment (export it again: cdctail "
+			 "schema export)", msg);
+		cdc_metrics_add(ig->o.m, CDC_M_DECODE_ERRORS, 1);
+		return skip(ig, g, e->offset, e->end, why);
+	}
+	if (ig->ok_start_ms >= first_met + SETTLE_MS) {
+		snprintf(why, sizeof(why), "%s, also in the schema read again from the node", msg);
+		cdc_metrics_add(ig->o.m, CDC_M_DECODE_ERRORS, 1);
+		return skip(ig, g, e->offset, e->end, why);
+	}
+	request(ig);
+	return CDC_INGEST_WAIT;
+}
+
+/* Whether the entry's first update is one of Cassandra's own tables. */
+static int internal_entry(const cdc_ingest *ig, const cdc_entry_info *e, int messaging_version)
+{
+	cdc_mutation_head h;
+
+	return cdc_mutation_peek(e->body, e->size, messaging_version, &h, NULL, 0) == 0 &&
+	       cdc_schema_is_internal(ig->schema, h.table_id);
+}
+
+/* After a schema change in the stream, a user entry waits for a refresh
+ * that started after it (ingest.h). 1 wait, 0 go on. */
+static int wait_for_change(cdc_ingest *ig, const cdc_entry_info *e, int messaging_version)
+{
+	if (!ig->due_ms || internal_entry(ig, e, messaging_version))
+		return 0;
+	if (ig->done_start_ms >= ig->due_ms) {
+		ig->due_ms = 0;
+		return 0;
+	}
+	request(ig);
+	return 1;
+}
+
+/* A table id the schema lacks. Cassandra's own: nothing to deliver. One the
+ * stream created (and the node has since dropped) as the last update of
+ * the entry: its data died with it, the updates before it are delivered.
+ * Anything else: a newer schema may have it. */
+static int unknown_table(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_info *e, const cdc_mutation *m,
+			 int64_t first_met, int *deliver)
+{
+	cdc_mutation_head h;
+	char uuid[37], msg[128];
+
+	*deliver = 0;
+	if (cdc_schema_is_internal(ig->schema, m->missing_table))
+		return CDC_INGEST_DONE;
+	if (!ig->o.live && !cdc_schema_internal_count(ig->schema)) {
+		/* a file written before exports listed Cassandra's own tables:
+		 * theirs cannot be told from a user table missing from it */
+		cdc_metrics_add(ig->o.m, CDC_M_UNKNOWN_TABLE_ENTRIES, 1);
+		*deliver = m->nupdates > 0;
+		return CDC_INGEST_DONE;
+	}
+	if (cdc_track_created(ig->track, m->missing_table) &&
+	    cdc_mutation_peek(e->body, e->size, g->messaging_version, &h, NULL, 0) == 0 && m->nupdates + 1 == h.updates) {
+		cdc_metrics_add(ig->o.m, CDC_M_DROPPED_TABLE_ENTRIES, 1);
+		*deliver = m->nupdates > 0;
+		return CDC_INGEST_DONE;
+	}
+	cdc_uuid_format(m->missing_table, uuid);
+	snprintf(msg, sizeof(msg), "table %s is not in the schema", uuid);
+	cdc_metrics_add(ig->o.m, CDC_M_UNKNOWN_TABLE_ENTRIES, 1);
+	return needs_newer(ig, g, e, first_met, msg);
+}
+
+/* An entry of Cassandra's own tables that does not decode (its
+ * system_schema from another release than the file's): nothing of it is
+ * delivered, so it is no fault; said once. */
+static int internal_failure(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_info *e, const char *msg)
+{
+	if (!ig->internal_warned++)
+		cdc_log(CDC_LOG_WARN, "%s: entry at offset %" PRIu64 " of Cassandra's own tables does not decode (%s): "
+			"schema changes in such entries are not followed", g->path, e->offset, msg);
+	return CDC_INGEST_DONE;
+}
+
+/* Renders the decoded entry into the outbox. */
+static int emit(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_info *e, const cdc_mutation *m,
+		int64_t first_met, char *errstr, size_t errlen)
+{
+	cdc_event_source src = { ig->o.node, g->id, e->offset, g->cl_version, cdc_schema_cassandra_version(ig->schema) };
+	char msg[CDC_ERRSTR_SIZE];
+	int rc;
+
+	ig->oom = 0;
+	rc = cdc_events_emit(ig->ev, m, &src, stage_event, ig, msg, sizeof(msg));
+	if (rc >= 0)
+		return CDC_INGEST_DONE;
+	cdc_outbox_clear(ig->o.out);
+	if (ig->oom)
+		return cdc_error(errstr, errlen, "out of memory");
+	if (rc == CDC_EVENTS_STALE_SCHEMA)
+		return needs_newer(ig, g, e, first_met, msg);
+	cdc_metrics_add(ig->o.m, CDC_M_DECODE_ERRORS, 1);
+	return skip(ig, g, e->offset, e->end, msg);
+}
+
+int cdc_ingest_entry(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_info *e, int64_t first_met_ms,
+		     char *errstr, size_t errlen)
+{
+	char msg[CDC_ERRSTR_SIZE];
+	cdc_mutation m;
+	int rc, r, deliver = 1;
+
+	ig->waiting = 0;
+	cdc_outbox_clear(ig->o.out);
+	if (wait_for_change(ig, e, g->messaging_version)) {
+		ig->waiting = 1;
+		return CDC_INGEST_WAIT;
+	}
+	cdc_track_at(ig->track, g->id, e->offset);
+	rc = cdc_decode(ig->dec, e->body, e->size, g->messaging_version, &m, msg, sizeof(msg));
+	if (rc == CDC_DECODE_UNKNOWN_TABLE)
+		r = unknown_table(ig, g, e, &m, first_met_ms, &deliver);
+	else if (rc != 0 && m.failed_table && m.failed_table->internal)
+		r = internal_failure(ig, g, e, msg), deliver = 0; /* Cassandra's own: not a fault */
+	else if (rc == CDC_DECODE_STALE_SCHEMA)
+		r = needs_newer(ig, g, e, first_met_ms, msg);
+	else if (rc != 0)
+		r = cdc_ingest_fault(ig, g, e->offset, e->end, msg);
+	else
+		r = CDC_INGEST_DONE;
+	if (r == CDC_INGEST_DONE && rc == 0) {
+		int ch = cdc_track_entry(ig->track, ig->schema, &m);
+
+		if (ch < 0)
+			return cdc_error(errstr, errlen, "out of memory");
+		if (ch > 0) { /* a schema change: the next user entry waits for a refresh */
+			ig->due_ms = now_ms();
+			request(ig);
+		}
+	}
+	if (r == CDC_INGEST_DONE && deliver)
+		r = emit(ig, g, e, &m, first_met_ms, errstr, errlen);
+	ig->waiting = r == CDC_INGEST_WAIT;
+	return r;
+}
+
+int cdc_ingest_prepare_checkpoint(cdc_ingest *ig, int64_t rseg, uint64_t roff, char *errstr, size_t errlen)
+{
+	cdc_buf notes = CDC_BUF_INIT;
+	int rc;
+
+	if (cdc_quarantine_sync(ig->q, errstr, errlen) != 0)
+		return -1;
+	if (cdc_track_save(ig->track, rseg, roff, &notes) != 0) {
+		cdc_buf_free(&notes);
+		return cdc_error(errstr, errlen, "out of memory");
+	}
+	rc = cdc_checkpoint_set_notes(ig->o.cp, notes.p ? notes.p : "", notes.len);
+	cdc_buf_free(&notes);
+	if (rc < 0)
+		return cdc_error(errstr, errlen, "checkpoint notes: out of memory or a line too long");
+	return rc;
+}
+
+void cdc_ingest_segment_done(cdc_ingest *ig, int64_t segment_id)
+{
+	cdc_quarantine_done(ig->q, segment_id);
+}
