@@ -28,6 +28,8 @@ typedef struct cdc_cleanup_opts {
 	const char *cdc_raw;       /* Cassandra's cdc_raw directory (required) */
 	const char *state_dir;     /* holds the checkpoint; must exist (required) */
 	const char *archive_dir;   /* move here instead of removing; NULL: remove */
+	const char *quarantine_dir; /* where segments with skipped entries go;
+				    * NULL: STATE_DIR/quarantine (as run's default) */
 	uint64_t max_bytes;        /* CDC_CLEANUP_NO_LIMIT: none */
 	int64_t max_age;           /* seconds, by mtime; CDC_CLEANUP_NO_AGE: none */
 	int dry_run;               /* print what would happen, change nothing */
@@ -44,6 +46,8 @@ typedef struct cdc_cleanup_stats {
 	uint64_t removed_bytes;           /* their bytes, idx files included */
 	unsigned long archived;           /* consumed segments moved to archive_dir */
 	uint64_t archived_bytes;
+	unsigned long quarantined;        /* segments with skipped entries moved to the quarantine */
+	uint64_t quarantined_bytes;
 	unsigned long unconsumed_kept;    /* unconsumed segments left in cdc_raw */
 	unsigned long unconsumed_deleted; /* unconsumed segments taken out of cdc_raw */
 	uint64_t unconsumed_deleted_bytes;

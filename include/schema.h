@@ -111,6 +111,10 @@ const char *cdc_schema_cassandra_version(const cdc_schema *s);
  * and never faults. */
 int cdc_schema_is_internal(const cdc_schema *s, const uint8_t id[16]);
 
+/* Whether ks is one of Cassandra's own keyspaces (system, system_schema,
+ * system_auth, system_distributed, system_traces, the virtual ones). */
+int cdc_schema_is_system_keyspace(const char *ks);
+
 /* How many ids "internal_ids" listed: 0 for a file written before exports
  * listed them (its unknown tables cannot be told from Cassandra's own). */
 size_t cdc_schema_internal_count(const cdc_schema *s);

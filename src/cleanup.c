@@ -34,7 +34,7 @@ typedef struct seg {
 	int idx_ok;              /* the idx parsed (not being rewritten) */
 	cdc_index idx;
 	int in_ckpt, finished;   /* what the checkpoint says */
-	uint64_t position;
+	uint64_t position, skipped;
 	int consumed, eligible, doomed;
 	int log_gone, idx_gone;  /* no longer in cdc_raw (removed, archived, vanished) */
 } seg;
@@ -43,7 +43,8 @@ typedef struct ctx {
 	const cdc_cleanup_opts *o;
 	cdc_cleanup_stats *st;
 	FILE *out, *err;
-	int dirfd, archfd;
+	int dirfd, archfd, quarfd;  /* quarfd: opened when first needed */
+	char quarantine[4200];
 	time_t now;
 	seg *v;
 	size_t n, cap;
@@ -313,14 +314,31 @@ static int scan(ctx *c, char *errstr, size_t errlen)
 
 /* ---- taking files out of cdc_raw ---- */
 
+/* The quarantine directory, created and opened at first use. Its fd, or
+ * -1 (reported). */
+static int quarantine_fd(ctx *c)
+{
+	if (c->quarfd >= 0)
+		return c->quarfd;
+	if (mkdir(c->quarantine, 0750) != 0 && errno != EEXIST) {
+		file_error(c, "%s: %s", c->quarantine, strerror(errno));
+		return -1;
+	}
+	c->quarfd = open(c->quarantine, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->quarfd < 0)
+		file_error(c, "%s: %s", c->quarantine, strerror(errno));
+	return c->quarfd;
+}
+
 /* Takes one file out of cdc_raw: unlink, or a durable move into the archive
- * (fsmove.h). Returns 0 done, 1 vanished, -1 error (reported). */
-static int take_out(ctx *c, const char *name)
+ * or (a segment with skipped entries) the quarantine directory (fsmove.h).
+ * Returns 0 done, 1 vanished, -1 error (reported). */
+static int take_out(ctx *c, const char *name, int quarantine)
 {
 	char msg[CDC_ERRSTR_SIZE];
-	int rc;
+	int rc, dst;
 
-	if (!c->o->archive_dir) {
+	if (!c->o->archive_dir && !quarantine) {
 		if (unlinkat(c->dirfd, name, 0) == 0)
 			return 0;
 		if (errno == ENOENT)
@@ -328,19 +346,22 @@ static int take_out(ctx *c, const char *name)
 		file_error(c, "%s/%s: unlink: %s", c->o->cdc_raw, name, strerror(errno));
 		return -1;
 	}
-	rc = cdc_move_at(c->dirfd, c->o->cdc_raw, name, c->archfd, c->o->archive_dir, c->o->archive_copy, msg,
-			 sizeof(msg));
+	dst = quarantine ? quarantine_fd(c) : c->archfd;
+	if (dst < 0)
+		return -1;
+	rc = cdc_move_at(c->dirfd, c->o->cdc_raw, name, dst, quarantine ? c->quarantine : c->o->archive_dir,
+			 c->o->archive_copy, msg, sizeof(msg));
 	if (rc < 0)
 		file_error(c, "%s", msg);
 	return rc;
 }
 
-/* Removes or archives one file of a segment and prints the action line with
- * `why`. Returns 0 when the file is no longer in cdc_raw (done, or vanished),
- * -1 when it is still there. */
-static int handle_file(ctx *c, const char *name, uint64_t size, const char *why)
+/* Removes, archives or quarantines one file of a segment and prints the
+ * action line with `why`. Returns 0 when the file is no longer in cdc_raw
+ * (done, or vanished), -1 when it is still there. */
+static int handle_file(ctx *c, const char *name, uint64_t size, const char *why, int quarantine)
 {
-	int rc = c->o->dry_run ? 0 : take_out(c, name);
+	int rc = c->o->dry_run ? 0 : take_out(c, name, quarantine);
 
 	if (rc < 0)
 		return -1;
@@ -351,7 +372,10 @@ static int handle_file(ctx *c, const char *name, uint64_t size, const char *why)
 			fprintf(c->out, "note %s: already gone\n", name);
 		return 0;
 	}
-	if (c->o->archive_dir)
+	if (quarantine)
+		fprintf(c->out, "%s %s (%" PRIu64 " bytes, %s) to %s/%s\n",
+			c->o->dry_run ? "would quarantine" : "quarantined", name, size, why, c->quarantine, name);
+	else if (c->o->archive_dir)
 		fprintf(c->out, "%s %s (%" PRIu64 " bytes, %s) to %s/%s\n",
 			c->o->dry_run ? "would archive" : "archived", name, size, why, c->o->archive_dir, name);
 	else
@@ -362,20 +386,34 @@ static int handle_file(ctx *c, const char *name, uint64_t size, const char *why)
 
 /* Takes a whole segment out: the .log first, so that an interruption never
  * leaves a segment without the idx that proves it consumed; then the idx.
- * Returns the bytes taken out, or -1 when the .log is still there. */
+ * A segment with skipped entries goes to the quarantine directory, never
+ * away (cdcraw.h). Returns the bytes taken out, or -1 when the .log is
+ * still there. */
 static int64_t handle_segment(ctx *c, seg *s, const char *why)
 {
+	int quarantine = cdc_raw_fate_of(0, s->skipped, 1, c->o->archive_dir) == CDC_RAW_QUARANTINE;
+	char qwhy[200];
 	int64_t done = 0;
 
+	if (quarantine) {
+		snprintf(qwhy, sizeof(qwhy), "%s, %" PRIu64 " entries not delivered: kept for cdctail replay --skipped", why,
+			 s->skipped);
+		why = qwhy;
+	}
 	if (s->has_log && !s->log_gone) {
-		if (handle_file(c, s->log_name, s->log_size, why) != 0)
+		if (handle_file(c, s->log_name, s->log_size, why, quarantine) != 0)
 			return -1;
 		s->log_gone = 1;
 		done += (int64_t)s->log_size;
 	}
-	if (s->has_idx && !s->idx_gone && handle_file(c, s->idx_name, s->idx_size, why) == 0) {
+	if (s->has_idx && !s->idx_gone && handle_file(c, s->idx_name, s->idx_size, why, quarantine) == 0) {
 		s->idx_gone = 1;
 		done += (int64_t)s->idx_size;
+	}
+	if (quarantine && s->log_gone) {
+		c->st->quarantined++;
+		c->st->quarantined_bytes += (uint64_t)done;
+		return -2; /* counted here, not as removed or archived */
 	}
 	return done;
 }
@@ -395,6 +433,7 @@ static void judge(ctx *c, const cdc_checkpoint *ck)
 		s->in_ckpt = r.in_checkpoint = cdc_checkpoint_get(ck, s->id, &s->position, &s->finished) == 0;
 		r.position = s->position;
 		r.finished = s->finished;
+		r.skipped = s->skipped = cdc_checkpoint_skipped(ck, s->id);
 		if (s->has_idx)
 			read_idx(c, s);
 		s->consumed = cdc_raw_consumed(&r, s->idx_ok, &s->idx);
@@ -437,7 +476,7 @@ static void remove_consumed(ctx *c)
 
 		if (!s->has_log) {
 			if (((s->idx_ok && s->idx.completed) || s->consumed) &&
-			    handle_file(c, s->idx_name, s->idx_size, "orphan index, its segment is gone") == 0) {
+			    handle_file(c, s->idx_name, s->idx_size, "orphan index, its segment is gone", 0) == 0) {
 				s->idx_gone = 1;
 				c->st->orphan_indexes++;
 			}
@@ -503,10 +542,16 @@ static void delete_unconsumed(ctx *c)
 
 		if (!s->doomed)
 			continue;
-		fprintf(c->err, "cdctail cleanup: %sDELETING UNCONSUMED segment %s (%" PRIu64 " bytes, %s): events in it are lost to Kafka%s\n",
-			c->o->dry_run ? "(dry run) " : "", s->log_name, s->log_size,
-			describe(s, why, sizeof(why)),
-			c->o->archive_dir ? " (a copy stays in the archive directory)" : "");
+		if (s->skipped)
+			fprintf(c->err, "cdctail cleanup: %sMOVING UNCONSUMED segment %s (%" PRIu64 " bytes, %s) to %s: it has "
+				"entries run could not deliver; the events after its checkpoint are not in Kafka: "
+				"cdctail replay can send them\n", c->o->dry_run ? "(dry run) " : "", s->log_name, s->log_size,
+				describe(s, why, sizeof(why)), c->quarantine);
+		else
+			fprintf(c->err, "cdctail cleanup: %sDELETING UNCONSUMED segment %s (%" PRIu64 " bytes, %s): events in it are lost to Kafka%s\n",
+				c->o->dry_run ? "(dry run) " : "", s->log_name, s->log_size,
+				describe(s, why, sizeof(why)),
+				c->o->archive_dir ? " (a copy stays in the archive directory)" : "");
 		done = handle_segment(c, s, "UNCONSUMED");
 		if (done < 0 || !s->log_gone)
 			continue;
@@ -589,7 +634,11 @@ int cdc_cleanup(const cdc_cleanup_opts *o, cdc_cleanup_stats *st, char *errstr, 
 	c.st = st;
 	c.out = o->out ? o->out : stdout;
 	c.err = o->err ? o->err : stderr;
-	c.dirfd = c.archfd = -1;
+	c.dirfd = c.archfd = c.quarfd = -1;
+	if (o->quarantine_dir)
+		snprintf(c.quarantine, sizeof(c.quarantine), "%s", o->quarantine_dir);
+	else if (o->state_dir)
+		snprintf(c.quarantine, sizeof(c.quarantine), "%s/quarantine", o->state_dir);
 	c.now = o->now ? o->now : time(NULL);
 	if (!o->cdc_raw || !o->state_dir) {
 		rc = cdc_error(errstr, errlen, "cdc_raw and the state directory are required");
@@ -632,6 +681,8 @@ out:
 		close(c.dirfd); /* releases the lock */
 	if (c.archfd >= 0)
 		close(c.archfd);
+	if (c.quarfd >= 0)
+		close(c.quarfd);
 	cdc_checkpoint_destroy(ck);
 	free(c.v);
 	return rc;
@@ -643,6 +694,7 @@ out:
 static void usage(FILE *f)
 {
 	fputs("Usage: cdctail cleanup --cdc-raw DIR --state-dir DIR [--dry-run] [--archive-dir DIR]\n"
+	      "                       [--quarantine-dir DIR]\n"
 	      "                       [--max-bytes N[K|M|G]] [--max-age N[s|m|h|d]]\n"
 	      "                       [--delete-unconsumed] [--verbose]\n"
 	      "\n"
@@ -654,6 +706,8 @@ static void usage(FILE *f)
 	      "  --state-dir DIR      cdctail run's state directory (must exist)\n"
 	      "  --dry-run            print what would be done, change nothing\n"
 	      "  --archive-dir DIR    move segments there instead of removing them\n"
+	      "  --quarantine-dir DIR where segments with entries run could not deliver go\n"
+	      "                       (never removed; default STATE_DIR/quarantine, as run's)\n"
 	      "  --max-bytes N        then keep cdc_raw (segments + idx) at or under N bytes\n"
 	      "                       (K, M, G, T: powers of 1024)\n"
 	      "  --max-age D          then let no completed segment be older than D (mtime)\n"
@@ -678,6 +732,7 @@ int cdc_cleanup_main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "archive-dir", required_argument, NULL, 'a' },
+		{ "quarantine-dir", required_argument, NULL, 'Q' },
 		{ "max-bytes", required_argument, NULL, 'b' },
 		{ "max-age", required_argument, NULL, 'g' },
 		{ "delete-unconsumed", no_argument, NULL, 'D' },
@@ -691,12 +746,13 @@ int cdc_cleanup_main(int argc, char **argv)
 	int c, rc;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:s:na:b:g:Dvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:na:Q:b:g:Dvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o.cdc_raw = optarg; break;
 		case 's': o.state_dir = optarg; break;
 		case 'n': o.dry_run = 1; break;
 		case 'a': o.archive_dir = optarg; break;
+		case 'Q': o.quarantine_dir = optarg; break;
 		case 'D': o.delete_unconsumed = 1; break;
 		case 'v': o.verbose = 1; break;
 		case 'b':
@@ -734,9 +790,9 @@ int cdc_cleanup_main(int argc, char **argv)
 	}
 	if (rc < 0 && !st.errors)
 		return 1; /* nothing was looked at: no summary */
-	fprintf(stderr, "cdctail cleanup: %lu segments removed (%" PRIu64 " bytes), %lu archived, %lu unconsumed kept, "
-		"%lu unconsumed deleted, cdc_raw now %" PRIu64 " bytes%s\n",
-		st.removed, st.removed_bytes, st.archived, st.unconsumed_kept, st.unconsumed_deleted,
+	fprintf(stderr, "cdctail cleanup: %lu segments removed (%" PRIu64 " bytes), %lu archived, %lu quarantined, "
+		"%lu unconsumed kept, %lu unconsumed deleted, cdc_raw now %" PRIu64 " bytes%s\n",
+		st.removed, st.removed_bytes, st.archived, st.quarantined, st.unconsumed_kept, st.unconsumed_deleted,
 		st.bytes_after, o.dry_run ? " (dry run: nothing changed)" : "");
 	return rc < 0 ? 1 : rc == CDC_CLEANUP_OVER_LIMIT ? 3 : 0;
 }

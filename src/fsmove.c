@@ -114,6 +114,13 @@ fail:
 int cdc_move_at(int srcfd, const char *srcdir, const char *name, int dstfd, const char *dstdir, int force_copy,
 		char *errstr, size_t errlen)
 {
+	struct stat sb;
+
+	if (fstatat(srcfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? CDC_MOVE_VANISHED
+				       : cdc_error(errstr, errlen, "%s/%s: %s", srcdir, name, strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return cdc_error(errstr, errlen, "%s/%s: not a regular file", srcdir, name);
 	if (!force_copy) {
 		if (renameat(srcfd, name, dstfd, name) == 0) {
 			if (fsync(dstfd) != 0)

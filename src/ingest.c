@@ -18,6 +18,7 @@
  * failure to decode the entry makes the entry a fault: the node applies a
  * schema change to its tables just after writing it to the commitlog. */
 #define SETTLE_MS 1000
+#define MAX_MISSING 64
 
 struct cdc_ingest {
 	cdc_ingest_opts o;
@@ -30,9 +31,16 @@ struct cdc_ingest {
 	int64_t done_start_ms;   /* start of the last finished refresh; -1 none */
 	int64_t ok_start_ms;     /* start of the last successful one; -1 none */
 	int64_t warned_ms;       /* last "refresh failed" log line */
+	int64_t wait_warned_ms;  /* last "waits for a schema" log line */
 	int waiting;             /* the last entry offered was told to wait */
 	int oom;                 /* staging ran out of memory */
 	int internal_warned;     /* an internal entry that does not decode was logged */
+	unsigned gen;            /* schemas installed so far */
+	struct missing {         /* what a refresh of schema `gen` failed to explain */
+		char key[256];
+		unsigned gen;
+	} missing[MAX_MISSING];
+	size_t nmissing, nextmissing;
 	char topic[512];
 };
 
@@ -55,6 +63,7 @@ static void install(cdc_ingest *ig, cdc_schema *s)
 	cdc_decoder_set_schema(ig->dec, s);
 	cdc_schema_destroy(ig->schema);
 	ig->schema = s;
+	ig->gen++;
 }
 
 int cdc_ingest_new(cdc_ingest **out, const cdc_ingest_opts *o, char *errstr, size_t errlen)
@@ -197,25 +206,69 @@ int cdc_ingest_fault(cdc_ingest *ig, const cdc_ingest_seg *g, uint64_t offset, u
 	return skip(ig, g, offset, end, reason);
 }
 
-/* An entry a newer schema may explain (msg says what is missing): wait for
- * a refresh, or, past the rules of ingest.h, a fault. */
-static int needs_newer(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_info *e, int64_t first_met,
-		       const char *msg)
+/* What is missing, as a key: the table's id and the message's last part
+ * (no offsets in it), so that entries lacking the same thing are told
+ * apart from others. */
+static void missing_key(const uint8_t *table_id, const char *msg, char *key, size_t n)
 {
-	char why[CDC_ERRSTR_SIZE + 128];
+	const char *tail = msg, *p;
+	char uuid[37] = "";
 
+	while ((p = strstr(tail, ": ")) != NULL)
+		tail = p + 2;
+	if (table_id)
+		cdc_uuid_format(table_id, uuid);
+	snprintf(key, n, "%s %s", uuid, tail);
+}
+
+/* Whether a refresh of the current schema already failed to explain this
+ * key (its entries are faults at once, not each after a wait). */
+static int known_missing(const cdc_ingest *ig, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ig->nmissing; i++)
+		if (ig->missing[i].gen == ig->gen && strcmp(ig->missing[i].key, key) == 0)
+			return 1;
+	return 0;
+}
+
+static void remember_missing(cdc_ingest *ig, const char *key)
+{
+	size_t i = ig->nmissing < MAX_MISSING ? ig->nmissing++ : (ig->nextmissing++ % MAX_MISSING);
+
+	snprintf(ig->missing[i].key, sizeof(ig->missing[i].key), "%s", key);
+	ig->missing[i].gen = ig->gen;
+}
+
+/* An entry a newer schema may explain (msg says what is missing, of the
+ * table with table_id when known): wait for a refresh, or, past the rules
+ * of ingest.h, a fault. */
+static int needs_newer(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_info *e, int64_t first_met,
+		       const uint8_t *table_id, const char *msg)
+{
+	char why[CDC_ERRSTR_SIZE + 128], key[sizeof(ig->missing[0].key)];
+
+	missing_key(table_id, msg, key, sizeof(key));
+	if (ig->o.live && !known_missing(ig, key) && ig->ok_start_ms >= first_met + SETTLE_MS)
+		remember_missing(ig, key);
 	if (!ig->o.live) {
 		snprintf(why, sizeof(why), "%s: the schema file is older than the segment (export it again: cdctail "
 			 "schema export)", msg);
 		cdc_metrics_add(ig->o.m, CDC_M_DECODE_ERRORS, 1);
 		return skip(ig, g, e->offset, e->end, why);
 	}
-	if (ig->ok_start_ms >= first_met + SETTLE_MS) {
+	if (known_missing(ig, key)) {
 		snprintf(why, sizeof(why), "%s, also in the schema read again from the node", msg);
 		cdc_metrics_add(ig->o.m, CDC_M_DECODE_ERRORS, 1);
 		return skip(ig, g, e->offset, e->end, why);
 	}
 	request(ig);
+	if (now_ms() - first_met >= 10000 && now_ms() - ig->wait_warned_ms >= 30000) {
+		cdc_log(CDC_LOG_WARN, "%s: entry at offset %" PRIu64 " waits for a schema that can decode it (%s)",
+			g->path, e->offset, msg);
+		ig->wait_warned_ms = now_ms();
+	}
 	return CDC_INGEST_WAIT;
 }
 
@@ -271,7 +324,7 @@ static int unknown_table(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entr
 	cdc_uuid_format(m->missing_table, uuid);
 	snprintf(msg, sizeof(msg), "table %s is not in the schema", uuid);
 	cdc_metrics_add(ig->o.m, CDC_M_UNKNOWN_TABLE_ENTRIES, 1);
-	return needs_newer(ig, g, e, first_met, msg);
+	return needs_newer(ig, g, e, first_met, m->missing_table, msg);
 }
 
 /* An entry of Cassandra's own tables that does not decode (its
@@ -301,7 +354,7 @@ static int emit(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_info *e
 	if (ig->oom)
 		return cdc_error(errstr, errlen, "out of memory");
 	if (rc == CDC_EVENTS_STALE_SCHEMA)
-		return needs_newer(ig, g, e, first_met, msg);
+		return needs_newer(ig, g, e, first_met, NULL, msg);
 	cdc_metrics_add(ig->o.m, CDC_M_DECODE_ERRORS, 1);
 	return skip(ig, g, e->offset, e->end, msg);
 }
@@ -314,7 +367,9 @@ int cdc_ingest_entry(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_in
 	int rc, r, deliver = 1;
 
 	ig->waiting = 0;
-	cdc_outbox_clear(ig->o.out);
+	if (cdc_outbox_pending(ig->o.out))
+		return cdc_error(errstr, errlen, "%s: entry at offset %" PRIu64 ": the events of the entry before it were "
+				 "not handed over (a bug: stopping rather than losing them)", g->path, e->offset);
 	if (wait_for_change(ig, e, g->messaging_version)) {
 		ig->waiting = 1;
 		return CDC_INGEST_WAIT;
@@ -326,7 +381,7 @@ int cdc_ingest_entry(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_in
 	else if (rc != 0 && m.failed_table && m.failed_table->internal)
 		r = internal_failure(ig, g, e, msg), deliver = 0; /* Cassandra's own: not a fault */
 	else if (rc == CDC_DECODE_STALE_SCHEMA)
-		r = needs_newer(ig, g, e, first_met_ms, msg);
+		r = needs_newer(ig, g, e, first_met_ms, m.failed_table ? m.failed_table->id : NULL, msg);
 	else if (rc != 0)
 		r = cdc_ingest_fault(ig, g, e->offset, e->end, msg);
 	else

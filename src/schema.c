@@ -995,6 +995,20 @@ const char *cdc_schema_cassandra_version(const cdc_schema *s)
 	return s->cassandra_version;
 }
 
+int cdc_schema_is_system_keyspace(const char *ks)
+{
+	static const char *const names[] = {
+		"system", "system_schema", "system_auth", "system_distributed", "system_traces",
+		"system_views", "system_virtual_schema", "system_cluster_metadata", NULL,
+	};
+	size_t i;
+
+	for (i = 0; names[i]; i++)
+		if (strcmp(ks, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
 size_t cdc_schema_internal_count(const cdc_schema *s)
 {
 	return s->ninternal;

@@ -16,10 +16,6 @@
 
 #define PAGE_SIZE 500
 
-static const char *const system_keyspaces[] = {
-	"system", "system_schema", "system_auth", "system_distributed", "system_traces",
-	"system_views", "system_virtual_schema", "system_cluster_metadata", NULL,
-};
 
 typedef struct s_table {
 	char *ks, *name;
@@ -81,12 +77,7 @@ static int push(void **arr, size_t n, size_t elem)
 /* Whether ks is one of Cassandra's own keyspaces. */
 static int is_system(const char *ks)
 {
-	size_t i;
-
-	for (i = 0; system_keyspaces[i]; i++)
-		if (strcmp(ks, system_keyspaces[i]) == 0)
-			return 1;
-	return 0;
+	return cdc_schema_is_system_keyspace(ks);
 }
 
 /* Whether ks is the keyspace whose tables describe the schema: their

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_CREATED 1024 /* table ids the stream created, remembered */
+
 /* A cdc flag written for keyspace.table at (seg, off). */
 typedef struct change {
 	int64_t seg;
@@ -178,17 +180,20 @@ static int add_change(cdc_track *t, const cdc_schema *s, const char *ks, const c
 	return 0;
 }
 
+/* Remembers a table id the stream created; at most MAX_CREATED, the
+ * oldest forgotten first. 0, or -1 when out of memory. */
 static int add_created(cdc_track *t, const uint8_t id[16])
 {
 	if (cdc_track_created(t, id))
 		return 0;
+	if (t->ncreated == MAX_CREATED) {
+		memmove(t->created, t->created + 1, (MAX_CREATED - 1) * 16);
+		t->ncreated--;
+	}
 	if (t->ncreated == t->capcreated) {
 		size_t cap = t->capcreated ? t->capcreated * 2 : 16;
-		uint8_t (*nv)[16];
+		uint8_t (*nv)[16] = realloc(t->created, cap * 16);
 
-		if (cap > 65536)
-			return 0; /* bounded: the oldest ids matter least */
-		nv = realloc(t->created, cap * 16);
 		if (!nv)
 			return -1;
 		t->created = nv;
@@ -243,13 +248,16 @@ static int learn_table_row(cdc_track *t, const cdc_schema *s, const cdc_mutation
 		if (strcmp(c->col->name, "cdc") == 0 && c->value.len == 1) {
 			cdc = c->value.p[0] != 0;
 			ts = c->ts;
-		} else if (strcmp(c->col->name, "id") == 0 && c->value.len == 16 && add_created(t, c->value.p) != 0) {
+		} else if (strcmp(c->col->name, "id") == 0 && c->value.len == 16 && !cdc_schema_is_system_keyspace(ks) &&
+			   add_created(t, c->value.p) != 0) {
 			return -1;
 		}
 	}
 	if (ts > t->clock)
 		t->clock = ts;
-	return cdc < 0 ? 0 : add_change(t, s, ks, table, cdc, ts);
+	if (cdc < 0 || cdc_schema_is_system_keyspace(ks))
+		return 0; /* Cassandra's own tables are never tracked */
+	return add_change(t, s, ks, table, cdc, ts);
 }
 
 int cdc_track_entry(cdc_track *t, const cdc_schema *s, const cdc_mutation *m)
@@ -310,6 +318,11 @@ int cdc_track_save(cdc_track *t, int64_t rseg, uint64_t roff, cdc_buf *out)
 	}
 	t->n = j;
 	cdc_buf_printf(out, "schema horizon %" PRId64 " clock %" PRId64 "\n", t->horizon, t->clock);
+	for (i = 0; i < t->ncreated; i++) {
+		cdc_buf_lit(out, "schema created ");
+		cdc_buf_hex(out, t->created[i], 16);
+		cdc_buf_putc(out, '\n');
+	}
 	for (i = 0; i < t->n; i++) {
 		const change *c = &t->v[i];
 
@@ -393,6 +406,14 @@ int cdc_track_load(cdc_track *t, const char *notes, char *errstr, size_t errlen)
 				return cdc_error(errstr, errlen, "checkpoint note %d: bad schema horizon line", line);
 		} else if (strncmp(p, "schema cdc ", 11) == 0 && load_change(t, p) != 0) {
 			return cdc_error(errstr, errlen, "checkpoint note %d: bad schema cdc line", line);
+		} else if (strncmp(p, "schema created ", 15) == 0) {
+			char *id = unhex(p + 15, strcspn(p + 15, "\n"));
+
+			if (!id || strlen(p + 15) < 32 || add_created(t, (const uint8_t *)id) != 0) {
+				free(id);
+				return cdc_error(errstr, errlen, "checkpoint note %d: bad schema created line", line);
+			}
+			free(id);
 		}
 		p = nl ? nl + 1 : NULL;
 	}

@@ -447,17 +447,20 @@ static int at_read_end(service *sv, seg_state *g)
 	return 0;
 }
 
-/* Offers the held entry again, when it is of g: 0 done (read on), 1 it
- * still waits, -1 fatal. */
+/* Offers the held entry again, when it is of g: 0 none held, 2 it is done
+ * (its events are staged), 1 it still waits, -1 fatal. */
 static int retry_held(service *sv, seg_state *g)
 {
+	int r;
+
 	if (!sv->held.active)
 		return 0;
 	if (sv->held.segment_id != g->file.id) { /* left behind by a re-read */
 		drop_held(sv);
 		return 0;
 	}
-	return process_entry(sv, g, &sv->held.e, sv->held.first_met_ms);
+	r = process_entry(sv, g, &sv->held.e, sv->held.first_met_ms);
+	return r == 0 ? 2 : r;
 }
 
 /* Reads up to budget entries of the segment being read. Returns the number
@@ -480,6 +483,8 @@ static int read_some(service *sv, seg_state *g, int budget)
 			}
 		}
 		r = retry_held(sv, g);
+		if (r == 2)
+			continue; /* its events are handed over first */
 		if (r != 0) {
 			if (r < 0)
 				sv->fatal = 1;

@@ -189,6 +189,46 @@ static void test_consumed_rules(void **s)
 	run_free(&r);
 }
 
+/* A consumed segment in which run skipped entries is moved to the
+ * quarantine directory, never removed, archived or deleted unconsumed; a
+ * consumed one without is removed as ever. */
+static void test_skipped_are_quarantined(void **s)
+{
+	char err[CDC_ERRSTR_SIZE], quar[128];
+	cdc_checkpoint *c;
+	run_out r;
+
+	(void)s;
+	seg(7, 201, 1000, "500\nCOMPLETED", OLD); /* consumed, 2 entries skipped */
+	seg(7, 202, 1000, "500\nCOMPLETED", OLD); /* consumed, nothing skipped */
+	seg(7, 203, 1000, "500\nCOMPLETED", OLD); /* unconsumed, 1 skipped */
+	assert_int_equal(cdc_checkpoint_open(&c, state, err, sizeof(err)), 0);
+	assert_int_equal(cdc_checkpoint_set(c, 201, 500, 1), 0);
+	assert_int_equal(cdc_checkpoint_add_skipped(c, 201, 2), 0);
+	assert_int_equal(cdc_checkpoint_set(c, 202, 500, 1), 0);
+	assert_int_equal(cdc_checkpoint_set(c, 203, 100, 0), 0);
+	assert_int_equal(cdc_checkpoint_add_skipped(c, 203, 1), 0);
+	assert_int_equal(cdc_checkpoint_save(c, err, sizeof(err)), 0);
+	cdc_checkpoint_destroy(c);
+	/* with an archive directory too: the skipped one still goes to quarantine */
+	assert_int_equal(run((cdc_cleanup_opts){ .archive_dir = arch }, &r), 0);
+	snprintf(quar, sizeof(quar), "%s/quarantine", state);
+	assert_true(in(quar, L(7, 201)) && in(quar, X(7, 201)));
+	assert_false(in(raw, L(7, 201)) || in(arch, L(7, 201)));
+	assert_true(in(arch, L(7, 202)) && !in(raw, L(7, 202)) && !in(quar, L(7, 202)));
+	assert_true(in(raw, L(7, 203)));
+	assert_int_equal((int)r.st.quarantined, 1);
+	assert_int_equal((int)r.st.archived, 1);
+	assert_non_null(strstr(r.out, "quarantined CommitLog-7-201.log (1000 bytes, consumed, 2 entries not delivered"));
+	run_free(&r);
+	/* unconsumed and over the limit, with --delete-unconsumed: moved, not deleted */
+	assert_int_equal(run((cdc_cleanup_opts){ .max_bytes = 10, .delete_unconsumed = 1 }, &r), 0);
+	assert_true(in(quar, L(7, 203)) && !in(raw, L(7, 203)));
+	assert_non_null(strstr(r.err, "MOVING UNCONSUMED segment CommitLog-7-203.log"));
+	assert_int_equal((int)r.st.unconsumed_deleted, 0);
+	run_free(&r);
+}
+
 /* Lists cdc_raw as "name size mtime.nsec" lines. */
 static char *listing(const char *dir)
 {
@@ -558,6 +598,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_consumed_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_skipped_are_quarantined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_archive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit_not_met, setup, teardown),
