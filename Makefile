@@ -14,16 +14,22 @@ CC        ?= cc
 CLANG     ?= clang
 FUZZ_SECONDS ?= 60
 
-PKGS      := rdkafka liblz4 zlib libdeflate libcjson libzstd libxxhash
+# The version, in one place: the top entry of debian/changelog (the .deb's
+# version too); `cdctail --version` prints it.
+VERSION   := $(shell head -1 debian/changelog | cut -d' ' -f2 | tr -d '()')
+
+PKGS      := rdkafka liblz4 zlib libdeflate libcjson libzstd libxxhash libssl libcrypto
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CSTD      := -std=c11 -D_GNU_SOURCE
 INC       := -Iinclude
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -llz4 -lz -ldeflate -lcjson -lzstd -lxxhash)
+PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -llz4 -lz -ldeflate -lcjson -lzstd -lxxhash -lssl -lcrypto)
 LIBS      := $(PKG_LIBS) -lsnappy -lm -lpthread
 
+# CPPFLAGS and LDFLAGS as the environment gives them (dpkg-buildflags'
+# hardening flags in the .deb build)
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS := $(CSTD) $(WARN) $(INC) $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS := $(CSTD) $(WARN) $(INC) $(PKG_CFLAGS) -DCDCTAIL_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS)
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRCS      := $(sort $(wildcard src/*.c))
@@ -55,7 +61,9 @@ demo:
 all: cdctail
 
 cdctail: $(REL_OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+build/rel/cli.o build/asan/cli.o: debian/changelog
 
 build/rel/%.o: src/%.c $(HDRS) | build/rel
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
