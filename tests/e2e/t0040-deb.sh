@@ -47,14 +47,13 @@ same() { # same TREE_FILE INSTALLED
 	if ! cmp -s "$1" "$2"; then echo "# $2 is not $1"; bad=1; fi
 }
 for f in docs/*.md; do same "$f" "/usr/share/doc/cdctail/$(basename "$f")"; done
-same README.md /usr/share/doc/cdctail/README.md
 same CHANGELOG.md /usr/share/doc/cdctail/CHANGELOG.md
 same scripts/systemd/cdctail.conf /etc/cdctail/cdctail.conf
 same scripts/cdctail-cleanup.cron /etc/cron.d/cdctail
 zcat /usr/share/man/man1/cdctail.1.gz >"$TMP/m1" && same man/cdctail.1 "$TMP/m1"
 zcat /usr/share/man/man5/cdctail.conf.5.gz >"$TMP/m5" && same man/cdctail.conf.5 "$TMP/m5"
 sed 's|/usr/local/|/usr/|g' scripts/systemd/cdctail.service >"$TMP/unit" && same "$TMP/unit" /lib/systemd/system/cdctail.service
-check "deb: the docs, README, CHANGELOG, man pages, configuration, cron file and unit are the tree's" [ $bad = 0 ]
+check "deb: the docs (their README.md the index), CHANGELOG, man pages, configuration, cron file and unit are the tree's" [ $bad = 0 ]
 for f in /usr/bin/cdctail /etc/cdctail/cdctail.conf /etc/cron.d/cdctail /lib/systemd/system/cdctail.service \
 	/usr/share/man/man1/cdctail.1.gz /usr/share/man/man5/cdctail.conf.5.gz /usr/share/doc/cdctail/copyright \
 	/usr/share/doc/cdctail/changelog.gz; do
