@@ -2,7 +2,10 @@
 #ifndef CDCTAIL_CLI_H
 #define CDCTAIL_CLI_H
 
-#define CDCTAIL_VERSION "0.1.0"
+/* CDCTAIL_VERSION comes from the Makefile (debian/changelog). */
+#ifndef CDCTAIL_VERSION
+#define CDCTAIL_VERSION "unknown"
+#endif
 
 /* Runs the command line; returns the process exit code (0 ok, 1 the work
  * met faults, 2 usage). Never calls exit(). */

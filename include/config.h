@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "tls.h"
+
 typedef struct cdc_config cdc_config;
 
 cdc_config *cdc_config_new(void);
@@ -47,5 +49,17 @@ int cdc_config_check(const cdc_config *c, const char *const *known, char *errstr
  * or -1, kafka.enable.idempotence other than true; unless
  * allow_unsafe_kafka = true. 0, or -1 with errstr naming the key. */
 int cdc_config_check_kafka(const cdc_config *c, char *errstr, size_t errlen);
+
+/* The TLS settings under `prefix` (e.g. "cassandra.tls"):
+ *   prefix              true | false (default false)
+ *   prefix.ca_file      PEM CAs (default: the system's)
+ *   prefix.cert_file    PEM client certificate (default: none)
+ *   prefix.key_file     its unencrypted PEM key (default: in cert_file)
+ *   prefix.server_name  the name the node's certificate must carry (default: the host)
+ *   prefix.verify_host  true | false (default true)
+ * A file key while prefix is not true is refused, as is an unreadable file
+ * or a key that does not match its certificate. Fills o (strings owned by
+ * c); 0, or -1 with errstr naming the key. */
+int cdc_config_get_tls(const cdc_config *c, const char *prefix, cdc_tls_opts *o, char *errstr, size_t errlen);
 
 #endif

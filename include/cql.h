@@ -3,8 +3,9 @@
  * CRC32 payload), falling back to v4 when the server refuses v5;
  * PasswordAuthenticator (SASL PLAIN); QUERY at consistency ONE with paging
  * handled inside cdc_cql_query(); results of kind ROWS, VOID, SET_KEYSPACE and
- * SCHEMA_CHANGE. One request at a time per connection; no compression, no
- * prepared statements, no TLS.
+ * SCHEMA_CHANGE; plain TCP or TLS (tls.h, for client_encryption_options).
+ * One request at a time per connection; no compression, no prepared
+ * statements.
  *
  * Every length read from the network is checked against what was received: a
  * malformed or truncated frame is an error naming host:port, never a crash.
@@ -18,6 +19,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "tls.h"
 
 typedef struct cdc_cql_conn cdc_cql_conn;
 
@@ -57,6 +59,12 @@ typedef int (*cdc_cql_row_fn)(void *opaque, const cdc_cql_col *cols, const cdc_c
  * connect, send and receive. Returns 0 and *out, or -1 with errstr. */
 int cdc_cql_connect(cdc_cql_conn **out, const char *host, int port, const char *user,
 		    const char *password, int timeout_ms, char *errstr, size_t errlen);
+
+/* The same over TLS when tls is not NULL and tls->enabled (tls.h: the
+ * node's certificate is checked before anything is sent; the strings need
+ * to live only during the call); else plain TCP. */
+int cdc_cql_connect_tls(cdc_cql_conn **out, const char *host, int port, const char *user, const char *password,
+			const cdc_tls_opts *tls, int timeout_ms, char *errstr, size_t errlen);
 
 /* Runs one CQL statement at consistency ONE, fetching every page
  * (page_size rows each, 0 for the default of 1000) and calling fn for every

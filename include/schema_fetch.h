@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "tls.h"
 
 /* Connects to host:port (user/password NULL when the node has no
  * authenticator), reads system.local's release_version and the keyspaces'
@@ -33,8 +34,19 @@ int cdc_schema_fetch_json_others(const char *host, int port, const char *user, c
 				 const char *const *keyspaces, cdc_buf *out_json, cdc_buf *others,
 				 char *errstr, size_t errlen);
 
+/* The fetch with every option: over TLS when tls is not NULL and
+ * tls->enabled (tls.h), the per-operation timeout in milliseconds (0:
+ * 10 s), and the ids of the tables left out appended to `others` as
+ * cdc_schema_fetch_json_others does (others NULL: not wanted). The three
+ * calls above are this one with plain TCP. 0, or -1 with errstr. */
+int cdc_schema_fetch_json_tls(const char *host, int port, const char *user, const char *password,
+			      const cdc_tls_opts *tls, const char *const *keyspaces, int timeout_ms, cdc_buf *out_json,
+			      cdc_buf *others, char *errstr, size_t errlen);
+
 /* `cdctail schema export [--host H] [--port P] [--user U]
- * [--password-file F] [--keyspace K]... [--output FILE] [--timeout-ms MS]`,
+ * [--password-file F] [--keyspace K]... [--output FILE] [--timeout-ms MS]
+ * [--tls] [--ca-file F] [--cert-file F] [--key-file F] [--server-name N]
+ * [--no-verify-host]` (any TLS option turns TLS on),
  * called with argv[0] = "schema", argv[1] = "export". The password comes
  * from the file's first line, else from $CDCTAIL_CQL_PASSWORD. Writes the
  * JSON to stdout or FILE (replaced only on success). Returns the exit code:

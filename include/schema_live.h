@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "schema.h"
+#include "tls.h"
 
 typedef struct cdc_schema_src cdc_schema_src;
 
@@ -24,6 +25,7 @@ typedef struct cdc_schema_src_opts {
 	const char *host;          /* the node's CQL address and port */
 	int port;
 	const char *user, *password; /* NULL when the node needs none */
+	const cdc_tls_opts *tls;   /* CQL over TLS (tls.h); NULL or not enabled: plain TCP */
 	const char *state_dir;     /* where schema-dropped.json lives (live only) */
 	int timeout_ms;            /* per CQL operation; 0: 10 s */
 	int min_interval_ms;       /* between the starts of two refreshes */

@@ -7,6 +7,7 @@
 #define CDCTAIL_SETTINGS_H
 
 #include "config.h"
+#include "tls.h"
 
 typedef struct cdc_settings {
 	const char *cdc_raw, *state_dir, *schema, *host, *user, *password_file, *node, *output;
@@ -20,6 +21,7 @@ typedef struct cdc_settings {
 	int kafka;               /* kafka.bootstrap.servers is set */
 	int orphan_timeout_set;  /* the retired key was given (warned about) */
 	int live_schema;         /* schema = live */
+	cdc_tls_opts tls;        /* cassandra.tls*: how the schema is read over CQL */
 	const char *props[130];  /* kafka.* as "k=v", NULL-terminated */
 	int nprops;
 } cdc_settings;

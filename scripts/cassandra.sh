@@ -8,6 +8,11 @@
 #        [--segment-size-mb 1] [--sync-period-ms 500] [--cdc-total-space-mb 4096]
 #        [--storage-compat NONE|CASSANDRA_4] [--cluster-name NAME] [--heap 1g]
 #        [--auth]   (PasswordAuthenticator; user cassandra/cassandra, ready a few s after start)
+#        [--tls-keystore FILE --tls-password P [--tls-truststore FILE] [--tls-client-auth]]
+#                   (client_encryption_options: CQL only over TLS with the key and
+#                   certificate in the JKS/PKCS12 keystore FILE; --tls-client-auth
+#                   also requires a client certificate signed by a CA in the
+#                   truststore; P opens both stores)
 #   scripts/cassandra.sh stop --dir DIR
 #   scripts/cassandra.sh status --dir DIR
 #
@@ -17,11 +22,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 cmd=$1; shift
 version= dir= addr=127.0.0.1 compression=none seeds= segmb=1 syncms=500 cdcmb=4096
-compat= cluster=cdctail heap=1g auth=0
+compat= cluster=cdctail heap=1g auth=0 keystore= truststore= tlspass= clientauth=false
 while [ $# -gt 0 ]; do
 	case $1 in
 	--version) version=$2; shift ;;
@@ -36,6 +41,10 @@ while [ $# -gt 0 ]; do
 	--cluster-name) cluster=$2; shift ;;
 	--heap) heap=$2; shift ;;
 	--auth) auth=1 ;;
+	--tls-keystore) keystore=$2; shift ;;
+	--tls-truststore) truststore=$2; shift ;;
+	--tls-password) tlspass=$2; shift ;;
+	--tls-client-auth) clientauth=true ;;
 	*) usage ;;
 	esac
 	shift
@@ -67,6 +76,12 @@ start) ;;
 esac
 
 [ -n "$version" ] || usage
+if [ -n "$keystore" ]; then
+	[ -n "$tlspass" ] || die "--tls-keystore needs --tls-password"
+	[ $clientauth = false ] || [ -n "$truststore" ] || die "--tls-client-auth needs --tls-truststore"
+	keystore=$(cd "$(dirname "$keystore")" && pwd)/$(basename "$keystore")
+	[ -z "$truststore" ] || truststore=$(cd "$(dirname "$truststore")" && pwd)/$(basename "$truststore")
+fi
 full=$(cassandra_full_version "$version")
 home=$("$SCRIPTS_DIR/cassandra-install.sh" "$full")
 running && die "a node is already running from $dir (pid $(node_pid))"
@@ -136,6 +151,17 @@ YAML
 	if [ $auth = 1 ]; then
 		echo "authenticator: PasswordAuthenticator"
 	fi
+	if [ -n "$keystore" ]; then
+		cat <<TLS
+client_encryption_options:
+  enabled: true
+  optional: false
+  keystore: $keystore
+  keystore_password: $tlspass
+  require_client_auth: $clientauth
+TLS
+		[ -z "$truststore" ] || printf '  truststore: %s\n  truststore_password: %s\n' "$truststore" "$tlspass"
+	fi
 	if [ -n "$compat" ]; then
 		case $full in 5.*) echo "storage_compatibility_mode: $compat" ;; *) die "--storage-compat is for 5.0" ;; esac
 	fi
@@ -190,7 +216,7 @@ esac
 jamm=$(ls "$home"/lib/jamm-*.jar | head -1)
 octet=${addr##*.}
 
-log "starting Cassandra $full on $addr (dir $dir, compression $compression)"
+log "starting Cassandra $full on $addr (dir $dir, compression $compression${keystore:+, CQL over TLS})"
 t0=$(date +%s)
 # shellcheck disable=SC2086
 nohup "$java" -Xms256m -Xmx"$heap" -Xss512k -XX:+UseG1GC \

@@ -16,60 +16,122 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The overview: every command in one line or two, and where the details
+ * are (`cdctail COMMAND --help`, cdctail(1)). */
 static void usage(FILE *f)
 {
-	fputs("Usage: cdctail <command> [options] [args]\n"
+	fputs("Usage: cdctail COMMAND [options] [args]\n"
+	      "       cdctail COMMAND --help      that command's options\n"
+	      "       cdctail --version\n"
 	      "\n"
 	      "Commands:\n"
+	      "  run --config FILE [--set key=value]...\n"
+	      "        the node service: tails cdc_raw into Kafka, at least once\n"
+	      "  replay --schema FILE [--kafka BROKERS] [--since T] [--until T] DIR|SEGMENT...\n"
+	      "        archived segments into Kafka or JSON lines\n"
+	      "  cleanup --cdc-raw DIR --state-dir DIR [--max-bytes N] [--dry-run]\n"
+	      "        for cron: removes the segments whose events Kafka holds\n"
+	      "  schema export [--host H] [--tls --ca-file F] [--keyspace K]... [--output FILE]\n"
+	      "        the live node's schema as JSON, for --schema\n"
 	      "  dump [--index] [--hex] [--no-entries] FILE...\n"
-	      "        List commitlog segments (descriptor, sync sections, entries with\n"
-	      "        table id and partition key, each with its CRC verdict: crc=ok, or\n"
-	      "        crc=BAD stored=... computed=... before the error) or _cdc.idx\n"
-	      "        files (docs/format.md).\n"
-	      "        --index       stop each segment at the offset in its _cdc.idx\n"
-	      "        --hex         also print each entry body in hex\n"
-	      "        --no-entries  list sections only\n"
+	      "        lists commitlog segments and _cdc.idx files\n"
 	      "  decode --schema FILE [--index] SEGMENT...\n"
-	      "        Like dump, and decode each entry's partition updates with the\n"
-	      "        table schema (from `cdctail schema export` or a fixture's\n"
-	      "        schema.json): rows, cells, timestamps, TTLs, tombstones.\n"
-	      "  replay --schema FILE [--output FILE] [--node NAME] [--ignore-index]\n"
+	      "        like dump, and decodes every partition update\n"
+	      "  version   prints the version\n"
+	      "  help [COMMAND]\n"
+	      "        this text, or COMMAND's\n"
+	      "\n"
+	      "Exit codes: 0 all input read cleanly, 1 some input had faults (reported on\n"
+	      "stderr with file and offset), 2 usage error; cleanup also 3 (a limit not met).\n"
+	      "The manual: man cdctail, man cdctail.conf.\n",
+	      f);
+}
+
+/* `cdctail dump --help`. */
+static void dump_usage(FILE *f)
+{
+	fputs("Usage: cdctail dump [--index] [--hex] [--no-entries] [--schema FILE] FILE...\n"
+	      "\n"
+	      "Lists commitlog segments (descriptor, sync sections, entries with table id and\n"
+	      "partition key, each with its CRC verdict: crc=ok, or crc=BAD stored=...\n"
+	      "computed=... before the error) and _cdc.idx files.\n"
+	      "\n"
+	      "  --index         stop each segment at the offset in its _cdc.idx\n"
+	      "  --hex           also print each entry body in hex\n"
+	      "  --no-entries    list sections only\n"
+	      "  --schema FILE   also decode each entry (as `cdctail decode`)\n"
+	      "\n"
+	      "Examples:\n"
+	      "  cdctail dump /var/lib/cassandra/cdc_raw/CommitLog-*.log\n"
+	      "  cdctail dump --index --no-entries /var/lib/cassandra/cdc_raw/*.log\n"
+	      "\n"
+	      "Exit codes: 0 every file read cleanly, 1 a file had faults (file and offset on\n"
+	      "stderr), 2 usage error.\n",
+	      f);
+}
+
+/* `cdctail decode --help`. */
+static void decode_usage(FILE *f)
+{
+	fputs("Usage: cdctail decode --schema FILE [--index] [--hex] [--no-entries] SEGMENT...\n"
+	      "\n"
+	      "Like dump, and decodes each entry's partition updates with the table schema\n"
+	      "(from `cdctail schema export`): rows, cells, timestamps, TTLs, tombstones.\n"
+	      "\n"
+	      "  --schema FILE   the schema JSON (required)\n"
+	      "  --index         stop each segment at the offset in its _cdc.idx\n"
+	      "  --hex           also print each entry body in hex\n"
+	      "  --no-entries    list sections only\n"
+	      "\n"
+	      "Example:\n"
+	      "  cdctail decode --schema schema.json /var/lib/cassandra/cdc_raw/CommitLog-7-1.log\n"
+	      "\n"
+	      "Exit codes: 0 every file read cleanly, 1 a file had faults (file and offset on\n"
+	      "stderr), 2 usage error.\n",
+	      f);
+}
+
+/* `cdctail replay --help`. */
+static void replay_usage(FILE *f)
+{
+	fputs("Usage: cdctail replay --schema FILE [--output FILE] [--node NAME] [--ignore-index]\n"
 	      "         [--format cdctail|trigger] [--kafka BROKERS [-X prop=value]...\n"
 	      "         [--topic-template '{prefix}.{keyspace}.{table}'] [--topic-prefix P]]\n"
 	      "         [--keyspace KS]... [--table KS.TABLE]... [--since T] [--until T]\n"
 	      "         [--progress|--no-progress] [--skipped] DIR|SEGMENT...\n"
-	      "        Decode archived segments (a directory's CommitLog-*.log, in id\n"
-	      "        order) into one JSON event per row-level change (docs/events.md),\n"
-	      "        written as JSON lines to stdout or FILE. A live segment is read up\n"
-	      "        to its _cdc.idx offset unless --ignore-index. --format trigger writes\n"
-	      "        the seed trigger's message shape for consumers written for it.\n"
-	      "        --kafka sends each event to its table's topic (idempotent producer,\n"
-	      "        acks=all, key = the partition key, -X passes librdkafka properties)\n"
-	      "        and exits 0 only when Kafka acknowledged every event.\n"
-	      "        --since/--until keep events whose write time ts is in [since, until):\n"
-	      "        microseconds, or ISO 8601 (2026-11-25T06:00:00.5Z; UTC without a zone).\n"
-	      "        --skipped replays only the entries `run` could not deliver, as listed\n"
-	      "        in <segment>.skipped beside each segment in its quarantine_dir.\n"
-	      "        Exit 0: all read and written; 1: a fault or a failed delivery; 2: usage.\n"
-	      "  run --config FILE [--set key=value]...\n"
-	      "        The node service: tails cdc_raw into Kafka, at least once, and\n"
-	      "        removes each segment once Kafka holds all of it (docs/run.md).\n"
-	      "  cleanup --cdc-raw DIR --state-dir DIR [--dry-run] [--max-bytes N]\n"
-	      "        [--max-age D] [--archive-dir DIR] [--delete-unconsumed]\n"
-	      "        For cron: removes consumed segments (docs/cleanup.md).\n"
-	      "  schema export [--host H] [--port P] [--user U] [--password-file F]\n"
-	      "        [--keyspace K]... [--output FILE]\n"
-	      "        Writes the live node's schema as JSON for --schema (docs/schema-json.md).\n"
-	      "  version              print the version\n"
-	      "  help                 this text\n"
+	      "\n"
+	      "Decodes archived segments (a directory's CommitLog-*.log, in id order) into one\n"
+	      "JSON event per row-level change, written as JSON lines to stdout or FILE, or\n"
+	      "sent to Kafka. A live segment is read up to its _cdc.idx offset.\n"
+	      "\n"
+	      "  --schema FILE          the schema JSON from `cdctail schema export` (required)\n"
+	      "  --output FILE          write JSON lines to FILE instead of stdout\n"
+	      "  --node NAME            source.node in the events (default: the host name)\n"
+	      "  --ignore-index         read live segments whole, past their _cdc.idx offset\n"
+	      "  --format F             cdctail (default) or trigger (the seed trigger's shape)\n"
+	      "  --kafka BROKERS        send each event to its table's topic (idempotent\n"
+	      "                         producer, acks=all, key = the partition key)\n"
+	      "  -X prop=value          a librdkafka property (repeatable)\n"
+	      "  --topic-template T     topic names (default {prefix}.{keyspace}.{table})\n"
+	      "  --topic-prefix P       {prefix} in the template (default cdctail)\n"
+	      "  --keyspace KS          keep only events of keyspace KS (repeatable)\n"
+	      "  --table KS.TABLE       keep only events of that table (repeatable)\n"
+	      "  --since T, --until T   keep events whose write time is in [since, until):\n"
+	      "                         microseconds, or ISO 8601 (2026-11-25T06:00:00.5Z;\n"
+	      "                         UTC without a zone)\n"
+	      "  --progress, --no-progress\n"
+	      "                         a progress line on stderr (default: when a terminal)\n"
+	      "  --skipped              only the entries `cdctail run` could not deliver, as\n"
+	      "                         listed in SEGMENT.skipped beside each segment (its\n"
+	      "                         quarantine_dir)\n"
 	      "\n"
 	      "Examples:\n"
-	      "  cdctail dump fixtures/5.0/seed/cdc_raw/CommitLog-*.log\n"
-	      "  cdctail dump --index /var/lib/cassandra/cdc_raw/*.log\n"
-	      "  cdctail replay --schema fixtures/5.0/seed/schema.json fixtures/5.0/seed/cdc_raw\n"
+	      "  cdctail replay --schema schema.json /archive/cdc_raw > events.jsonl\n"
+	      "  cdctail replay --schema schema.json --kafka kafka-1:9092 --table shop.orders \\\n"
+	      "      --since 2026-11-25T06:00:00Z /archive/cdc_raw\n"
 	      "\n"
-	      "Exit codes: 0 all input read cleanly, 1 some input had faults (reported on\n"
-	      "stderr with file and offset), 2 usage error.\n",
+	      "Exit codes: 0 all read and written (with --kafka: every event acknowledged),\n"
+	      "1 a fault or a failed delivery, 2 usage error.\n",
 	      f);
 }
 
@@ -99,13 +161,13 @@ static int cmd_dump(int argc, char **argv, int decode)
 		case 'i': opts.use_index = 1; break;
 		case 'x': opts.hex_bodies = 1; break;
 		case 'n': opts.entries = 0; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': (decode ? decode_usage : dump_usage)(stdout); return 0;
+		default: (decode ? decode_usage : dump_usage)(stderr); return 2;
 		}
 	}
 	if (optind >= argc) {
-		fputs("cdctail dump: no FILE given\n", stderr);
-		usage(stderr);
+		fprintf(stderr, "cdctail %s: no FILE given\n", decode ? "decode" : "dump");
+		(decode ? decode_usage : dump_usage)(stderr);
 		return 2;
 	}
 	if (decode && !schema_path) {
@@ -287,8 +349,8 @@ static int cmd_replay(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'N': o.node = optarg; break;
 		case 'I': o.ignore_index = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': replay_usage(stdout); return 0;
+		default: replay_usage(stderr); return 2;
 		}
 	}
 	if (!schema_path || optind >= argc) {
@@ -327,32 +389,129 @@ static int cmd_replay(int argc, char **argv)
 	return rc != 0 || st.faults || st.delivery_failures ? 1 : 0;
 }
 
+/* `cdctail run --help`: the options, the files, the signals. */
+static void run_usage(FILE *f)
+{
+	fputs("Usage: cdctail run --config FILE [--set key=value]...\n"
+	      "\n"
+	      "The node service: tails Cassandra's cdc_raw into Kafka (or JSON lines without\n"
+	      "Kafka), at least once, and removes each segment once Kafka holds all of it.\n"
+	      "Runs until SIGTERM or SIGINT (in-flight messages are flushed and the\n"
+	      "checkpoint saved); SIGHUP reopens the log and re-reads the configuration (a\n"
+	      "bad one is refused and the running one kept). Keys: man cdctail.conf.\n"
+	      "\n"
+	      "  --config FILE      the configuration (key = value lines)\n"
+	      "  --set key=value    set one key, over the file (repeatable)\n"
+	      "\n"
+	      "Example:\n"
+	      "  cdctail run --config /etc/cdctail/cdctail.conf --set log_file=/tmp/cdctail.log\n"
+	      "\n"
+	      "Exit codes: 0 stopped by SIGTERM or SIGINT, 1 a fatal error or a configuration\n"
+	      "that does not load (logged), 2 usage error.\n",
+	      f);
+}
+
+/* `cdctail run`: its help here, the service in run.c. */
+static int cmd_run(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			run_usage(stdout);
+			return 0;
+		}
+	return cdc_run_main(argc, argv);
+}
+
+static int cmd_dump_only(int argc, char **argv)
+{
+	return cmd_dump(argc, argv, 0);
+}
+
+static int cmd_decode(int argc, char **argv)
+{
+	return cmd_dump(argc, argv, 1);
+}
+
+/* `cdctail schema [export]`: the subcommand word stays in argv. */
+static int cmd_schema(int argc, char **argv)
+{
+	return cdc_schema_export_main(argc, argv);
+}
+
+/* The commands, by their first word. Each entry point gets argv[0] = the
+ * command's word and prints its own help for --help. */
+static const struct {
+	const char *name;
+	int (*main)(int argc, char **argv);
+} commands[] = {
+	{ "run", cmd_run },
+	{ "replay", cmd_replay },
+	{ "cleanup", cdc_cleanup_main },
+	{ "schema", cmd_schema },
+	{ "dump", cmd_dump_only },
+	{ "decode", cmd_decode },
+};
+
+/* Runs command `name` with argv (argv[0] = name); -1 when there is none. */
+static int dispatch(const char *name, int argc, char **argv, int *rc)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i].name) == 0) {
+			*rc = commands[i].main(argc, argv);
+			return 0;
+		}
+	return -1;
+}
+
+/* `cdctail help [COMMAND]`: the overview, or COMMAND's own help. */
+static int cmd_help(int argc, char **argv)
+{
+	char *args[4];
+	int rc;
+
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	args[0] = argv[1];
+	if (strcmp(argv[1], "schema") == 0) {
+		args[1] = (char *)"export";
+		args[2] = (char *)"--help";
+		args[3] = NULL;
+		return cmd_schema(3, args);
+	}
+	args[1] = (char *)"--help";
+	args[2] = NULL;
+	if (dispatch(argv[1], 2, args, &rc) == 0)
+		return rc;
+	fprintf(stderr, "cdctail help: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
+
 int cdc_cli_main(int argc, char **argv)
 {
 	const char *cmd;
+	int rc;
 
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
 	cmd = argv[1];
-	if (strcmp(cmd, "dump") == 0)
-		return cmd_dump(argc - 1, argv + 1, 0);
-	if (strcmp(cmd, "decode") == 0)
-		return cmd_dump(argc - 1, argv + 1, 1);
-	if (strcmp(cmd, "replay") == 0)
-		return cmd_replay(argc - 1, argv + 1);
-	if (strcmp(cmd, "run") == 0)
-		return cdc_run_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "cleanup") == 0)
-		return cdc_cleanup_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "schema") == 0)
-		return cdc_schema_export_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+	if (dispatch(cmd, argc - 1, argv + 1, &rc) == 0)
+		return rc;
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
 		printf("cdctail %s\n", CDCTAIL_VERSION);
 		return 0;
 	}
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+	if (strcmp(cmd, "help") == 0)
+		return cmd_help(argc - 1, argv + 1);
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return 0;
 	}

@@ -282,3 +282,57 @@ int cdc_config_check_kafka(const cdc_config *c, char *errstr, size_t errlen)
 				 "a partition key's changes; set allow_unsafe_kafka = true to accept that", v);
 	return 0;
 }
+
+/* A true/false key: 0 and *out (def when unset), or -1 with errstr. */
+static int get_bool(const cdc_config *c, const char *key, int def, int *out, char *errstr, size_t errlen)
+{
+	const char *v = cdc_config_get(c, key, NULL);
+
+	if (!v)
+		*out = def;
+	else if (strcmp(v, "true") == 0)
+		*out = 1;
+	else if (strcmp(v, "false") == 0)
+		*out = 0;
+	else
+		return cdc_error(errstr, errlen, "%s = %s: true or false", key, v);
+	return 0;
+}
+
+/* Reads PREFIX (true/false) and PREFIX.ca_file, .cert_file, .key_file,
+ * .server_name, .verify_host into o; the strings live as long as c. With
+ * TLS on, the files are checked as cdc_tls_check() does. */
+int cdc_config_get_tls(const cdc_config *c, const char *prefix, cdc_tls_opts *o, char *errstr, size_t errlen)
+{
+	static const char *const sub[] = { "ca_file", "cert_file", "key_file", "server_name" };
+	const char **dst[4];
+	char key[256];
+	int i, verify;
+
+	memset(o, 0, sizeof(*o));
+	dst[0] = &o->ca_file;
+	dst[1] = &o->cert_file;
+	dst[2] = &o->key_file;
+	dst[3] = &o->server_name;
+	if (get_bool(c, prefix, 0, &o->enabled, errstr, errlen) != 0)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		snprintf(key, sizeof(key), "%s.%s", prefix, sub[i]);
+		*dst[i] = cdc_config_get(c, key, NULL);
+		if (*dst[i] && !o->enabled)
+			return cdc_error(errstr, errlen, "%s is set but %s is not true", key, prefix);
+	}
+	snprintf(key, sizeof(key), "%s.verify_host", prefix);
+	if (get_bool(c, key, 1, &verify, errstr, errlen) != 0)
+		return -1;
+	o->no_verify_host = !verify;
+	if (!o->enabled)
+		return 0;
+	if (cdc_tls_check(o, errstr, errlen) != 0) {
+		char tmp[CDC_ERRSTR_SIZE];
+
+		snprintf(tmp, sizeof(tmp), "%s", errstr);
+		return cdc_error(errstr, errlen, "%s: %s", prefix, tmp);
+	}
+	return 0;
+}

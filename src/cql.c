@@ -10,6 +10,7 @@
  * go on the wire as they are. */
 #include "cql.h"
 #include "err.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,8 @@ enum { RES_VOID = 1, RES_ROWS = 2, RES_SET_KEYSPACE = 3, RES_PREPARED = 4, RES_S
 
 struct cdc_cql_conn {
 	int fd;
+	cdc_tls *tls;           /* NULL: plain TCP */
+	size_t received;        /* bytes received on this connection */
 	int version;            /* 5 or 4 */
 	int framed;             /* v5 segments in use */
 	int timeout_ms;
@@ -416,26 +419,50 @@ static int wait_fd(cdc_cql_conn *c, short events, int64_t deadline, const char *
 	}
 }
 
+/* One receive of at most n bytes, over TLS or not: the count, 0 when the
+ * server closed, CDC_TLS_WANT_READ/WRITE, or -1 with errstr. */
+static ssize_t conn_recv(cdc_cql_conn *c, uint8_t *dst, size_t n, char *errstr, size_t errlen)
+{
+	ssize_t k;
+
+	if (c->tls)
+		return cdc_tls_read(c->tls, dst, n, errstr, errlen);
+	do
+		k = recv(c->fd, dst, n, 0);
+	while (k < 0 && errno == EINTR);
+	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return CDC_TLS_WANT_READ;
+	if (k < 0 && errno == ECONNRESET && c->received == 0)
+		return cdc_error(errstr, errlen, "%s: connection reset by the server before it answered "
+				 "(a node that requires TLS does this)", c->peer);
+	if (k < 0)
+		return cdc_error(errstr, errlen, "%s: recv: %s", c->peer, strerror(errno));
+	return k;
+}
+
 /* Reads exactly n bytes (to dst) before the deadline. */
 static int read_exact(cdc_cql_conn *c, uint8_t *dst, size_t n, int64_t deadline, char *errstr, size_t errlen)
 {
 	size_t got = 0;
 
 	while (got < n) {
-		ssize_t k = recv(c->fd, dst + got, n - got, 0);
+		ssize_t k = conn_recv(c, dst + got, n - got, errstr, errlen);
 
 		if (k > 0) {
 			got += (size_t)k;
+			c->received += (size_t)k;
 			continue;
 		}
+		if (k == 0 && c->received == 0 && !c->tls)
+			return cdc_error(errstr, errlen, "%s: connection closed by the server before it answered "
+					 "(a node that requires TLS does this)", c->peer);
 		if (k == 0)
 			return cdc_error(errstr, errlen, "%s: connection closed by the server (%zu of %zu bytes read)",
 					 c->peer, got, n);
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return cdc_error(errstr, errlen, "%s: recv: %s", c->peer, strerror(errno));
-		if (wait_fd(c, POLLIN, deadline, "waiting for a response", errstr, errlen) != 0)
+		if (k == -1)
+			return -1;
+		if (wait_fd(c, k == CDC_TLS_WANT_WRITE ? POLLOUT : POLLIN, deadline, "waiting for a response", errstr,
+			    errlen) != 0)
 			return -1;
 	}
 	return 0;
@@ -452,6 +479,24 @@ static int read_into(cdc_cql_conn *c, cdc_buf *b, size_t n, int64_t deadline, ch
 	return 0;
 }
 
+/* One send of at most n bytes, over TLS or not: the count,
+ * CDC_TLS_WANT_READ/WRITE, or -1 with errstr. */
+static ssize_t conn_send(cdc_cql_conn *c, const uint8_t *p, size_t n, char *errstr, size_t errlen)
+{
+	ssize_t k;
+
+	if (c->tls)
+		return cdc_tls_write(c->tls, p, n, errstr, errlen);
+	do
+		k = send(c->fd, p, n, MSG_NOSIGNAL);
+	while (k < 0 && errno == EINTR);
+	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return CDC_TLS_WANT_WRITE;
+	if (k < 0)
+		return cdc_error(errstr, errlen, "%s: send: %s", c->peer, strerror(errno));
+	return k;
+}
+
 /* Sends all n bytes within the timeout. */
 static int write_all(cdc_cql_conn *c, const uint8_t *p, size_t n, char *errstr, size_t errlen)
 {
@@ -459,17 +504,16 @@ static int write_all(cdc_cql_conn *c, const uint8_t *p, size_t n, char *errstr, 
 	size_t off = 0;
 
 	while (off < n) {
-		ssize_t k = send(c->fd, p + off, n - off, MSG_NOSIGNAL);
+		ssize_t k = conn_send(c, p + off, n - off, errstr, errlen);
 
 		if (k > 0) {
 			off += (size_t)k;
 			continue;
 		}
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return cdc_error(errstr, errlen, "%s: send: %s", c->peer, strerror(errno));
-		if (wait_fd(c, POLLOUT, deadline, "sending a request", errstr, errlen) != 0)
+		if (k == -1)
+			return -1;
+		if (wait_fd(c, k == CDC_TLS_WANT_READ ? POLLIN : POLLOUT, deadline, "sending a request", errstr,
+			    errlen) != 0)
 			return -1;
 	}
 	return 0;
@@ -838,6 +882,7 @@ static void conn_free(cdc_cql_conn *c)
 {
 	if (!c)
 		return;
+	cdc_tls_free(c->tls);
 	if (c->fd >= 0)
 		close(c->fd);
 	cdc_buf_free(&c->seg);
@@ -849,13 +894,15 @@ static void conn_free(cdc_cql_conn *c)
 	free(c);
 }
 
-/* v5 first; on a refusal, a fresh connection in v4. */
-int cdc_cql_connect(cdc_cql_conn **out, const char *host, int port, const char *user,
-		    const char *password, int timeout_ms, char *errstr, size_t errlen)
+/* v5 first; on a refusal, a fresh connection (and TLS session) in v4. */
+int cdc_cql_connect_tls(cdc_cql_conn **out, const char *host, int port, const char *user, const char *password,
+			const cdc_tls_opts *tls, int timeout_ms, char *errstr, size_t errlen)
 {
 	int version;
 
 	*out = NULL;
+	if (tls && !tls->enabled)
+		tls = NULL;
 	for (version = 5; version >= 4; version--) {
 		cdc_cql_conn *c = calloc(1, sizeof(*c));
 		int rc;
@@ -865,7 +912,8 @@ int cdc_cql_connect(cdc_cql_conn **out, const char *host, int port, const char *
 		c->fd = -1;
 		c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
 		snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
-		if (tcp_connect(c, host, port, errstr, errlen) != 0) {
+		if (tcp_connect(c, host, port, errstr, errlen) != 0 ||
+		    (tls && cdc_tls_connect(&c->tls, c->fd, host, tls, c->timeout_ms, c->peer, errstr, errlen) != 0)) {
 			conn_free(c);
 			return -1;
 		}
@@ -879,6 +927,13 @@ int cdc_cql_connect(cdc_cql_conn **out, const char *host, int port, const char *
 			return -1;
 	}
 	return -1;
+}
+
+/* Plain TCP. */
+int cdc_cql_connect(cdc_cql_conn **out, const char *host, int port, const char *user,
+		    const char *password, int timeout_ms, char *errstr, size_t errlen)
+{
+	return cdc_cql_connect_tls(out, host, port, user, password, NULL, timeout_ms, errstr, errlen);
 }
 
 /* The version the handshake settled on. */

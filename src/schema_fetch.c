@@ -587,11 +587,11 @@ static int run(cdc_cql_conn *c, const char *cql, cdc_cql_row_fn fn, fetch *f, ch
 	return cdc_error(errstr, errlen, "%s: %s", cql, tmp);
 }
 
-/* One connection, six queries, then sort, build, self-check and append. */
-/* The fetch behind the public calls; `others` as cdc_schema_fetch_json_others. */
-static int fetch_schema(const char *host, int port, const char *user, const char *password,
-			const char *const *keyspaces, int timeout_ms, cdc_buf *out_json, cdc_buf *others,
-			char *errstr, size_t errlen)
+/* One connection, six queries, then sort, build, self-check and append:
+ * the fetch behind every public call (include/schema_fetch.h). */
+int cdc_schema_fetch_json_tls(const char *host, int port, const char *user, const char *password,
+			      const cdc_tls_opts *tls, const char *const *keyspaces, int timeout_ms, cdc_buf *out_json,
+			      cdc_buf *others, char *errstr, size_t errlen)
 {
 	fetch f;
 	cdc_cql_conn *c = NULL;
@@ -605,7 +605,7 @@ static int fetch_schema(const char *host, int port, const char *user, const char
 	f.others = others;
 	if (errstr && errlen)
 		errstr[0] = '\0';
-	if (cdc_cql_connect(&c, host, port, user, password, timeout_ms, errstr, errlen) != 0)
+	if (cdc_cql_connect_tls(&c, host, port, user, password, tls, timeout_ms, errstr, errlen) != 0)
 		goto out;
 	if (run(c, "SELECT release_version FROM system.local", on_local, &f, errstr, errlen) != 0 ||
 	    run(c, "SELECT keyspace_name FROM system_schema.keyspaces", on_keyspace, &f, errstr, errlen) != 0)
@@ -674,14 +674,16 @@ int cdc_schema_fetch_json_timeout(const char *host, int port, const char *user, 
 				  const char *const *keyspaces, int timeout_ms, cdc_buf *out_json,
 				  char *errstr, size_t errlen)
 {
-	return fetch_schema(host, port, user, password, keyspaces, timeout_ms, out_json, NULL, errstr, errlen);
+	return cdc_schema_fetch_json_tls(host, port, user, password, NULL, keyspaces, timeout_ms, out_json, NULL, errstr,
+					 errlen);
 }
 
 int cdc_schema_fetch_json_others(const char *host, int port, const char *user, const char *password,
 				 const char *const *keyspaces, cdc_buf *out_json, cdc_buf *others,
 				 char *errstr, size_t errlen)
 {
-	return fetch_schema(host, port, user, password, keyspaces, 0, out_json, others, errstr, errlen);
+	return cdc_schema_fetch_json_tls(host, port, user, password, NULL, keyspaces, 0, out_json, others, errstr,
+					 errlen);
 }
 
 /* cdc_schema_fetch_json_timeout() with the default timeout. */
@@ -698,10 +700,12 @@ static void export_usage(FILE *f)
 {
 	fputs("Usage: cdctail schema export [--host H] [--port P] [--user U] [--password-file F]\n"
 	      "                             [--keyspace K]... [--output FILE] [--timeout-ms MS]\n"
+	      "                             [--tls] [--ca-file F] [--cert-file F] [--key-file F]\n"
+	      "                             [--server-name NAME] [--no-verify-host]\n"
 	      "\n"
-	      "Reads system_schema from a live Cassandra node over CQL (protocol v5, or v4)\n"
-	      "and writes the schema JSON that `decode` and `replay --schema` read\n"
-	      "(docs/schema-json.md).\n"
+	      "Reads system_schema from a live Cassandra node over CQL (protocol v5, or v4;\n"
+	      "plain or TLS) and writes the schema JSON that `decode` and `replay --schema`\n"
+	      "read (docs/schema-json.md).\n"
 	      "\n"
 	      "  --host H           node address (default 127.0.0.1)\n"
 	      "  --port P           CQL port (default 9042)\n"
@@ -712,10 +716,20 @@ static void export_usage(FILE *f)
 	      "                     but Cassandra's own system keyspaces)\n"
 	      "  --output FILE      write FILE (replaced only on success) instead of stdout\n"
 	      "  --timeout-ms MS    connect/request timeout (default 10000)\n"
+	      "  --tls              connect with TLS (client_encryption_options); each option\n"
+	      "                     below turns TLS on too\n"
+	      "  --ca-file F        PEM CA certificates the node's certificate must chain to\n"
+	      "                     (default: the system's)\n"
+	      "  --cert-file F      PEM client certificate, for require_client_auth\n"
+	      "  --key-file F       its private key, PEM, not encrypted (default: in --cert-file)\n"
+	      "  --server-name NAME the name the node's certificate must carry (default: --host)\n"
+	      "  --no-verify-host   accept a certificate of a trusted CA whatever host it names\n"
 	      "\n"
 	      "Examples:\n"
 	      "  cdctail schema export --host 10.0.0.5 --output schema.json\n"
 	      "  CDCTAIL_CQL_PASSWORD=secret cdctail schema export --user cdc --keyspace shop\n"
+	      "  cdctail schema export --host cass-1.example.com --ca-file /etc/cdctail/ca.pem \\\n"
+	      "      --cert-file /etc/cdctail/client.pem --key-file /etc/cdctail/client.key\n"
 	      "\n"
 	      "Exit codes: 0 written, 1 the node could not be read, 2 usage error.\n",
 	      f);
@@ -786,6 +800,12 @@ int cdc_schema_export_main(int argc, char **argv)
 		{ "keyspace", required_argument, NULL, 'k' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "tls", no_argument, NULL, 'S' },
+		{ "ca-file", required_argument, NULL, 'A' },
+		{ "cert-file", required_argument, NULL, 'C' },
+		{ "key-file", required_argument, NULL, 'K' },
+		{ "server-name", required_argument, NULL, 'N' },
+		{ "no-verify-host", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -793,6 +813,7 @@ int cdc_schema_export_main(int argc, char **argv)
 	const char **keyspaces = NULL;
 	char errstr[CDC_ERRSTR_SIZE], *password = NULL, *end;
 	cdc_buf out = CDC_BUF_INIT;
+	cdc_tls_opts tls = { 0 };
 	int port = 9042, timeout_ms = 10000, nks = 0, c, rc = 2;
 	long v;
 
@@ -820,6 +841,12 @@ int cdc_schema_export_main(int argc, char **argv)
 		case 'P': pwfile = optarg; break;
 		case 'k': keyspaces[nks++] = optarg; break;
 		case 'o': output = optarg; break;
+		case 'S': tls.enabled = 1; break;
+		case 'A': tls.enabled = 1; tls.ca_file = optarg; break;
+		case 'C': tls.enabled = 1; tls.cert_file = optarg; break;
+		case 'K': tls.enabled = 1; tls.key_file = optarg; break;
+		case 'N': tls.enabled = 1; tls.server_name = optarg; break;
+		case 'V': tls.enabled = 1; tls.no_verify_host = 1; break;
 		case 'p':
 		case 't':
 			errno = 0;
@@ -867,8 +894,12 @@ int cdc_schema_export_main(int argc, char **argv)
 		goto out;
 	}
 	rc = 1;
-	if (cdc_schema_fetch_json_timeout(host, port, user, password, nks ? keyspaces : NULL, timeout_ms, &out,
-					  errstr, sizeof(errstr)) != 0) {
+	if (tls.enabled && cdc_tls_check(&tls, errstr, sizeof(errstr)) != 0) {
+		fprintf(stderr, "cdctail: %s\n", errstr);
+		goto out;
+	}
+	if (cdc_schema_fetch_json_tls(host, port, user, password, &tls, nks ? keyspaces : NULL, timeout_ms, &out, NULL,
+				      errstr, sizeof(errstr)) != 0) {
 		fprintf(stderr, "cdctail: %s\n", errstr);
 		goto out;
 	}

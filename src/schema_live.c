@@ -17,6 +17,8 @@
 
 struct cdc_schema_src {
 	char *file, *host, *user, *password, *known_path;
+	cdc_tls_opts tls;        /* its strings owned below */
+	char *tls_ca, *tls_cert, *tls_key, *tls_name;
 	int port, timeout_ms, min_interval_ms;
 	/* what survives from one load to the next (only the loading thread
 	 * touches it: the caller at start, then one worker at a time) */
@@ -95,6 +97,13 @@ int cdc_schema_src_new(cdc_schema_src **out, const cdc_schema_src_opts *o, char 
 	s->user = dup_or_null(o->user);
 	s->password = dup_or_null(o->password);
 	s->known_path = strdup(path);
+	if (o->tls) {
+		s->tls = *o->tls;
+		s->tls.ca_file = s->tls_ca = dup_or_null(o->tls->ca_file);
+		s->tls.cert_file = s->tls_cert = dup_or_null(o->tls->cert_file);
+		s->tls.key_file = s->tls_key = dup_or_null(o->tls->key_file);
+		s->tls.server_name = s->tls_name = dup_or_null(o->tls->server_name);
+	}
 	s->port = o->port;
 	s->timeout_ms = o->timeout_ms;
 	s->min_interval_ms = o->min_interval_ms;
@@ -128,6 +137,10 @@ void cdc_schema_src_destroy(cdc_schema_src *s)
 	free(s->user);
 	free(s->password);
 	free(s->known_path);
+	free(s->tls_ca);
+	free(s->tls_cert);
+	free(s->tls_key);
+	free(s->tls_name);
 	free(s);
 }
 
@@ -294,8 +307,8 @@ static int load_live(cdc_schema_src *s, cdc_schema **out, char *errstr, size_t e
 	char *extra = NULL;
 	int changed, rc = -1;
 
-	if (cdc_schema_fetch_json_timeout(s->host, s->port, s->user, s->password, NULL, s->timeout_ms, &json, errstr,
-					  errlen) != 0)
+	if (cdc_schema_fetch_json_tls(s->host, s->port, s->user, s->password, &s->tls, NULL, s->timeout_ms, &json, NULL,
+				      errstr, errlen) != 0)
 		goto out;
 	live = cJSON_ParseWithLength(json.p, json.len);
 	sc = cdc_schema_new();

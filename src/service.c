@@ -1044,7 +1044,7 @@ static int open_schema(service *sv)
 	char errstr[CDC_ERRSTR_SIZE];
 	cdc_schema_src_opts o = {
 		.file = sv->s.live_schema ? NULL : sv->s.schema, .host = sv->s.host, .port = (int)sv->s.port,
-		.user = sv->s.user, .password = sv->password, .state_dir = sv->s.state_dir,
+		.user = sv->s.user, .password = sv->password, .tls = &sv->s.tls, .state_dir = sv->s.state_dir,
 		.min_interval_ms = (int)sv->s.schema_refresh_ms,
 	};
 

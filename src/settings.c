@@ -11,7 +11,9 @@ const char *const cdc_settings_keys[] = {
 	"cassandra.password_file", "node", "output", "format", "topic.template", "topic.prefix",
 	"max_in_flight", "checkpoint_interval", "rescan_interval", "metrics.textfile", "metrics.interval",
 	"archive_dir", "quarantine_dir", "delete_consumed", "shutdown_timeout", "log_file",
-	"orphan_timeout", "allow_unsafe_kafka", "schema_refresh_interval", NULL,
+	"orphan_timeout", "allow_unsafe_kafka", "schema_refresh_interval", "cassandra.tls", "cassandra.tls.ca_file",
+	"cassandra.tls.cert_file", "cassandra.tls.key_file", "cassandra.tls.server_name", "cassandra.tls.verify_host",
+	NULL,
 };
 
 /* A true/false key into *out (def when unset): 0, or -1 with errstr. */
@@ -80,7 +82,8 @@ int cdc_settings_load(cdc_settings *s, const cdc_config *c, char *errstr, size_t
 	    cdc_config_get_num(c, "metrics.interval", 10000, 1, &s->metrics_ms, errstr, errlen) ||
 	    cdc_config_get_num(c, "shutdown_timeout", 30000, 1, &s->shutdown_ms, errstr, errlen) ||
 	    cdc_config_get_num(c, "schema_refresh_interval", 1000, 1, &s->schema_refresh_ms, errstr, errlen) ||
-	    cdc_config_check_kafka(c, errstr, errlen))
+	    cdc_config_check_kafka(c, errstr, errlen) ||
+	    cdc_config_get_tls(c, "cassandra.tls", &s->tls, errstr, errlen))
 		return -1;
 	if (s->max_in_flight < 1)
 		s->max_in_flight = 1;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make install PREFIX=/opt/... DESTDIR=$TMP/dest`, as a package build does it:
-# the installed bin/cdctail is the built one and runs (--help, help); the docs
-# and the systemd unit, example config and cron file are there, byte for byte,
+# the installed bin/cdctail is the built one and runs (--help, help); the docs,
+# the man pages and the systemd unit, example config and cron file are there, byte for byte,
 # with their modes; the tree under DESTDIR holds those files and nothing else;
 # and nothing lands outside DESTDIR: every command of the install recipe
 # (`make -n`) writes only below it, and PREFIX itself is not created.
@@ -76,9 +76,12 @@ for a in --help help; do
 	fi
 done
 
-# Expected files: docs/*.md and the three examples, byte for byte, mode 0644.
+# Expected files: docs/*.md, the three examples and the man pages, byte for
+# byte, mode 0644.
 want() {
 	for f in docs/*.md; do echo "$f share/doc/cdctail/$(basename "$f")"; done
+	echo "man/cdctail.1 share/man/man1/cdctail.1"
+	echo "man/cdctail.conf.5 share/man/man5/cdctail.conf.5"
 	for f in scripts/systemd/cdctail.service scripts/systemd/cdctail.conf scripts/cdctail-cleanup.cron; do
 		echo "$f share/doc/cdctail/examples/$(basename "$f")"
 	done
@@ -91,7 +94,7 @@ while read -r src rel; do
 		bad=1
 	fi
 done < <(want)
-check "install: $n docs and examples (systemd unit, example config, cron file) installed as in the tree, mode 0644" [ $bad = 0 ]
+check "install: $n docs, examples (systemd unit, example config, cron file) and man pages installed as in the tree, mode 0644" [ $bad = 0 ]
 
 (cd "$dest" && find . -mindepth 1 \( -type f -o -type l \) -printf '%P\n' | sort) >"$TMP/got"
 { echo "${prefix#/}/bin/cdctail"; want | awk -v p="${prefix#/}" '{ print p "/" $2 }'; } | sort >"$TMP/expected"
