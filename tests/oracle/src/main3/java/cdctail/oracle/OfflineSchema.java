@@ -68,8 +68,11 @@ final class OfflineSchema
         if (json.isFile())
         {
             JsonNode root = new ObjectMapper().readTree(json);
+            // the tables schema.cql creates: not Cassandra's own ("internal"),
+            // not those dropped during the workload (their name may be reused)
             for (JsonNode t : root.path("tables"))
-                jsonTables.put(t.path("keyspace").asText() + "." + t.path("table").asText(), t);
+                if (!t.path("internal").asBoolean(false) && !t.path("dropped").asBoolean(false))
+                    jsonTables.put(t.path("keyspace").asText() + "." + t.path("table").asText(), t);
         }
         else
         {
