@@ -285,8 +285,8 @@ static int internal_entry(const cdc_ingest *ig, const cdc_entry_info *e, int mes
  * that started after it (ingest.h). 1 wait, 0 go on. */
 static int wait_for_change(cdc_ingest *ig, const cdc_entry_info *e, int messaging_version)
 {
-	if (!ig->due_ms || internal_entry(ig, e, messaging_version))
-		return 0;
+	if (!ig->o.live || !ig->due_ms || internal_entry(ig, e, messaging_version))
+		return 0; /* a schema file is not read again */
 	if (ig->done_start_ms >= ig->due_ms) {
 		ig->due_ms = 0;
 		return 0;
@@ -315,7 +315,8 @@ static int unknown_table(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entr
 		*deliver = m->nupdates > 0;
 		return CDC_INGEST_DONE;
 	}
-	if (cdc_track_created(ig->track, m->missing_table) &&
+	/* with a file the stream's CREATE proves nothing: the file may be older */
+	if (ig->o.live && cdc_track_created(ig->track, m->missing_table) &&
 	    cdc_mutation_peek(e->body, e->size, g->messaging_version, &h, NULL, 0) == 0 && m->nupdates + 1 == h.updates) {
 		cdc_metrics_add(ig->o.m, CDC_M_DROPPED_TABLE_ENTRIES, 1);
 		*deliver = m->nupdates > 0;
