@@ -142,7 +142,7 @@ void cdc_ingest_poll(cdc_ingest *ig)
 	if (r > 0) {
 		install(ig, s);
 		ig->ok_start_ms = started;
-		cdc_log(CDC_LOG_INFO, "schema read again from %s (%zu tables)", ig->o.live ? "the node" : "the file",
+		cdc_log(CDC_LOG_INFO, "schema read again from the node in %" PRId64 " ms (%zu tables)", now_ms() - started,
 			cdc_schema_table_count(s));
 		return;
 	}

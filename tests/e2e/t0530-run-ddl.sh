@@ -110,7 +110,9 @@ print("%d tracked writes, %d events: %d lost, %d with a wrong name or value, %d 
 		[ "$quar" = 0 -a "$left" = 0 ]
 	refreshes=$(awk '$1 == "cdctail_schema_refreshes_total" { print $2 }' "$TMP/metrics-$v.prom")
 	relog=$(grep -c 'schema read again' "$log")
-	check "run ddl $v: schema refreshes counted: $refreshes by the last process, $relog read again in all (after 16 schema statements)" \
+	rtime=$(grep -o 'schema read again from the node in [0-9]* ms' "$log" | awk '{ print $(NF-1) }' | sort -n |
+		awk '{ a[NR] = $1 } END { if (NR) printf "median %d ms, max %d ms (through a proxy holding each connection 1.5 s)", a[int((NR + 1) / 2)], a[NR] }')
+	check "run ddl $v: schema refreshes counted: $refreshes by the last process, $relog read again in all after 16 schema statements; $rtime" \
 		[ "${refreshes:-0}" -ge 1 -a "$relog" -ge 5 ]
 	"$PY" tests/e2e/ddl_clone.py --host "$ADDR" --keyspace "$ks" --events "$TMP/events-$v.jsonl" \
 		--report "$TMP/load-$v.json" 2>&1 | tee "$TMP/clone-$v.out" | grep -E '^(ok|not ok|#)'
