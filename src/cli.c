@@ -6,6 +6,7 @@
 #include "cleanup.h"
 #include "schema_fetch.h"
 #include "err.h"
+#include "log.h"
 #include "schema.h"
 
 #include <errno.h>
@@ -177,7 +178,7 @@ static int cmd_dump(int argc, char **argv, int decode)
 	if (schema_path) {
 		schema = cdc_schema_new();
 		if (!schema || cdc_schema_load_file(schema, schema_path, errstr, sizeof(errstr)) != 0) {
-			fprintf(stderr, "cdctail: %s\n", schema ? errstr : "out of memory");
+			cdc_log(CDC_LOG_ERR, "%s", schema ? errstr : "out of memory");
 			cdc_schema_destroy(schema);
 			return 1;
 		}
@@ -360,22 +361,22 @@ static int cmd_replay(int argc, char **argv)
 	props[nprops] = NULL;
 	schema = cdc_schema_new();
 	if (!schema || cdc_schema_load_file(schema, schema_path, errstr, sizeof(errstr)) != 0) {
-		fprintf(stderr, "cdctail: %s\n", schema ? errstr : "out of memory");
+		cdc_log(CDC_LOG_ERR, "%s", schema ? errstr : "out of memory");
 		cdc_schema_destroy(schema);
 		return 1;
 	}
 	o.schema = schema;
 	o.out = output ? fopen(output, "w") : stdout;
 	if (!o.out) {
-		fprintf(stderr, "cdctail: %s: cannot open for writing\n", output);
+		cdc_log(CDC_LOG_ERR, "%s: cannot open for writing", output);
 		cdc_schema_destroy(schema);
 		return 1;
 	}
 	rc = cdc_replay(&o, argv + optind, argc - optind, &st, errstr, sizeof(errstr));
 	if (rc != 0)
-		fprintf(stderr, "cdctail: %s\n", errstr);
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
 	if (output && fclose(o.out) != 0 && rc == 0) {
-		fprintf(stderr, "cdctail: %s: write failed\n", output);
+		cdc_log(CDC_LOG_ERR, "%s: write failed", output);
 		rc = -1;
 	}
 	fprintf(stderr, "cdctail replay: %lu segments, %lu entries, %lu events, %lu entries of tables not in the schema, %lu faults",
@@ -498,6 +499,7 @@ int cdc_cli_main(int argc, char **argv)
 	const char *cmd;
 	int rc;
 
+	cdc_log_init();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -515,7 +517,7 @@ int cdc_cli_main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	fprintf(stderr, "cdctail: unknown command '%s'\n", cmd);
+	cdc_log(CDC_LOG_ERR, "unknown command '%s'", cmd);
 	usage(stderr);
 	return 2;
 }

@@ -1,6 +1,7 @@
 /* dump.c - `cdctail dump`. */
 #include "dump.h"
 #include "err.h"
+#include "log.h"
 #include "mutation.h"
 #include "segment.h"
 #include "schema.h"
@@ -241,8 +242,7 @@ static void dump_entry(FILE *out, const cdc_segment *seg, const cdc_entry_info *
 		} else {
 			fprintf(out, "      decode-error \"%s: entry at offset %" PRIu64 ": %s\"\n",
 				cdc_segment_path(seg), e->offset, errstr);
-			fprintf(stderr, "cdctail: %s: entry at offset %" PRIu64 ": %s\n", cdc_segment_path(seg),
-				e->offset, errstr);
+			cdc_log(CDC_LOG_ERR, "%s: entry at offset %" PRIu64 ": %s", cdc_segment_path(seg), e->offset, errstr);
 			(*errors)++;
 		}
 	}

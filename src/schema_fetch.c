@@ -3,6 +3,7 @@
 #include "schema_fetch.h"
 #include "cql.h"
 #include "err.h"
+#include "log.h"
 #include "schema.h"
 
 #include <cjson/cJSON.h>
@@ -822,7 +823,7 @@ int cdc_schema_export_main(int argc, char **argv)
 			export_usage(stdout);
 			return 0;
 		}
-		fprintf(stderr, "cdctail: schema: expected the subcommand 'export'\n");
+		cdc_log(CDC_LOG_ERR, "schema: expected the subcommand 'export'");
 		export_usage(stderr);
 		return 2;
 	}
@@ -852,7 +853,7 @@ int cdc_schema_export_main(int argc, char **argv)
 			errno = 0;
 			v = strtol(optarg, &end, 10);
 			if (errno || *end || v <= 0 || v > (c == 'p' ? 65535 : 3600000)) {
-				fprintf(stderr, "cdctail: schema export: bad --%s '%s'\n", c == 'p' ? "port" : "timeout-ms",
+				cdc_log(CDC_LOG_ERR, "schema export: bad --%s '%s'", c == 'p' ? "port" : "timeout-ms",
 					optarg);
 				goto out;
 			}
@@ -871,13 +872,13 @@ int cdc_schema_export_main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "cdctail: schema export: unexpected argument '%s'\n", argv[optind]);
+		cdc_log(CDC_LOG_ERR, "schema export: unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
 	if (pwfile) {
 		password = read_password(pwfile, errstr, sizeof(errstr));
 		if (!password) {
-			fprintf(stderr, "cdctail: %s\n", errstr);
+			cdc_log(CDC_LOG_ERR, "%s", errstr);
 			rc = 1;
 			goto out;
 		}
@@ -895,17 +896,17 @@ int cdc_schema_export_main(int argc, char **argv)
 	}
 	rc = 1;
 	if (tls.enabled && cdc_tls_check(&tls, errstr, sizeof(errstr)) != 0) {
-		fprintf(stderr, "cdctail: %s\n", errstr);
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
 		goto out;
 	}
 	if (cdc_schema_fetch_json_tls(host, port, user, password, &tls, nks ? keyspaces : NULL, timeout_ms, &out, NULL,
 				      errstr, sizeof(errstr)) != 0) {
-		fprintf(stderr, "cdctail: %s\n", errstr);
+		cdc_log(CDC_LOG_ERR, "%s", errstr);
 		goto out;
 	}
 	if (output) {
 		if (write_file(output, &out, errstr, sizeof(errstr)) != 0) {
-			fprintf(stderr, "cdctail: %s\n", errstr);
+			cdc_log(CDC_LOG_ERR, "%s", errstr);
 			goto out;
 		}
 	} else if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {

@@ -1,6 +1,7 @@
 /* sink_kafka.c - events to Kafka through librdkafka, and the file sink. */
 #include "sink.h"
 #include "err.h"
+#include "log.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -71,7 +72,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		rd_kafka_fatal_error(rk, buf, sizeof(buf));
 		snprintf(s->fatal, sizeof(s->fatal), "fatal Kafka producer error: %s", buf);
 	} else {
-		fprintf(stderr, "cdctail: kafka: %s: %s\n", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+		cdc_log(CDC_LOG_ERR, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 	}
 }
 

@@ -60,7 +60,7 @@ check "dry run says it would remove the consumed segment" \
 	grep -qx "would remove $SEG.log (1048576 bytes, consumed)" "$TMP/out"
 check "dry run names the unconsumed segment it would delete" \
 	grep -q "(dry run) DELETING UNCONSUMED segment CommitLog-7-1795574591941.log" "$TMP/err"
-check "dry run summary" grep -q "1 segments removed (1048591 bytes), 0 archived, 1 unconsumed kept, 1 unconsumed deleted, cdc_raw now 1048581 bytes (dry run" "$TMP/err"
+check "dry run summary" grep -q "1 segments removed (1048591 bytes), 0 archived, 0 quarantined, 1 unconsumed kept, 1 unconsumed deleted, cdc_raw now 1048581 bytes (dry run" "$TMP/err"
 
 # 2. A real run over a limit it cannot meet without --delete-unconsumed: the
 # consumed segment goes, the unconsumed ones stay, exit 3 with the list.
@@ -73,7 +73,7 @@ check "one action line for each removed file" \
 check "unconsumed segments kept" eval '[ -f "$RAW/CommitLog-7-1795574591941.log" ] && [ -f "$RAW/CommitLog-7-1795574591942.log" ]'
 check "says which segment would have to go" grep -q "  CommitLog-7-1795574591941.log (1048591 bytes" "$TMP/err"
 check "says the limit was not met" grep -q "limit not met" "$TMP/err"
-check "summary line" grep -qx "cdctail cleanup: 1 segments removed (1048591 bytes), 0 archived, 2 unconsumed kept, 0 unconsumed deleted, cdc_raw now 2097172 bytes" "$TMP/err"
+check "summary line" grep -qx "cdctail cleanup: 1 segments removed (1048591 bytes), 0 archived, 0 quarantined, 2 unconsumed kept, 0 unconsumed deleted, cdc_raw now 2097172 bytes" "$TMP/err"
 
 # 3. With --delete-unconsumed and an archive (same filesystem: rename): the
 # oldest completed unconsumed segment goes, loudly; the live one stays.
