@@ -1,5 +1,6 @@
-/* fsmove.h - moving a file into another directory so that a crash at any
- * moment leaves it in one place or the other, whole, never lost.
+/* fsmove.h - moving a file into another directory, or replacing one, so that
+ * a crash at any moment leaves it in one place or the other, whole, never
+ * lost.
  *
  * Within one filesystem: rename(2), then fsync of both directories. Across
  * filesystems: copy into the destination under a temporary name
@@ -24,5 +25,20 @@ int cdc_move_at(int srcfd, const char *srcdir, const char *name, int dstfd, cons
 
 /* The same for a path and a destination directory path. */
 int cdc_move_into(const char *path, const char *dstdir, char *errstr, size_t errlen);
+
+/* fsyncs the directory that holds path (a file just created or renamed
+ * there): 0, or -1 with errno. */
+int cdc_fsync_parent(const char *path);
+
+/* Writes all of buf to fd (going on after EINTR): 0, or -1 with errno. */
+int cdc_write_all(int fd, const void *buf, size_t n);
+
+/* Replaces path with len bytes of data so that a reader sees the old file or
+ * the new one, never a mix: written to tmp (created 0644; a leftover one is
+ * overwritten), then, with durable, fsync'd; renamed over path; with
+ * durable, its directory fsync'd. 0, or -1 with errstr naming the file and
+ * the step (path is then as it was; tmp is removed). */
+int cdc_replace_file(const char *path, const char *tmp, const void *data, size_t len, int durable, char *errstr,
+		     size_t errlen);
 
 #endif

@@ -2,6 +2,7 @@
 #include "checkpoint.h"
 #include "buf.h"
 #include "err.h"
+#include "fsmove.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -327,29 +328,12 @@ void cdc_checkpoint_destroy(cdc_checkpoint *c)
 	free(c);
 }
 
-/* write(2) all of buf. */
-static int write_all(int fd, const char *buf, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, buf, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int cdc_checkpoint_save(cdc_checkpoint *c, char *errstr, size_t errlen)
 {
 	size_t cap = strlen(MAGIC) + c->n * 96 + c->notes.len * 2 + 128, len, i;
 	char *text = malloc(cap);
 	const char *p, *q, *end = c->notes.p ? c->notes.p + c->notes.len : NULL;
-	int fd, dfd, rc = 0;
+	int rc;
 
 	if (!text)
 		return cdc_error(errstr, errlen, "out of memory");
@@ -365,26 +349,7 @@ int cdc_checkpoint_save(cdc_checkpoint *c, char *errstr, size_t errlen)
 	}
 	len += (size_t)snprintf(text + len, cap - len, "end %zu %08x\n", c->n,
 				(unsigned)crc32(0, (const unsigned char *)text, (uInt)len));
-	fd = open(c->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		free(text);
-		return cdc_error(errstr, errlen, "%s: %s", c->tmp, strerror(errno));
-	}
-	if (write_all(fd, text, len) != 0 || fsync(fd) != 0)
-		rc = cdc_error(errstr, errlen, "%s: write: %s", c->tmp, strerror(errno));
-	if (close(fd) != 0 && rc == 0)
-		rc = cdc_error(errstr, errlen, "%s: close: %s", c->tmp, strerror(errno));
+	rc = cdc_replace_file(c->path, c->tmp, text, len, 1, errstr, errlen);
 	free(text);
-	if (rc == 0 && rename(c->tmp, c->path) != 0)
-		rc = cdc_error(errstr, errlen, "%s: rename to %s: %s", c->tmp, c->path, strerror(errno));
-	if (rc != 0) {
-		unlink(c->tmp);
-		return rc;
-	}
-	dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) != 0)
-		rc = cdc_error(errstr, errlen, "%s: fsync of the directory: %s", c->dir, strerror(errno));
-	if (dfd >= 0)
-		close(dfd);
 	return rc;
 }

@@ -11,20 +11,61 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Writes all of buf to fd: 0, or -1 with errno. */
-static int write_all(int fd, const char *buf, size_t n)
+int cdc_write_all(int fd, const void *buf, size_t n)
 {
+	const char *p = buf;
+
 	while (n) {
-		ssize_t w = write(fd, buf, n);
+		ssize_t w = write(fd, p, n);
 
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		buf += w;
+		p += w;
 		n -= (size_t)w;
 	}
+	return 0;
+}
+
+int cdc_fsync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	int fd, rc;
+
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int cdc_replace_file(const char *path, const char *tmp, const void *data, size_t len, int durable, char *errstr,
+		     size_t errlen)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644), rc = 0;
+
+	if (fd < 0)
+		return cdc_error(errstr, errlen, "%s: %s", tmp, strerror(errno));
+	if (cdc_write_all(fd, data, len) != 0 || (durable && fsync(fd) != 0))
+		rc = cdc_error(errstr, errlen, "%s: write: %s", tmp, strerror(errno));
+	if (close(fd) != 0 && rc == 0)
+		rc = cdc_error(errstr, errlen, "%s: close: %s", tmp, strerror(errno));
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = cdc_error(errstr, errlen, "%s: rename to %s: %s", tmp, path, strerror(errno));
+	if (rc != 0) {
+		unlink(tmp);
+		return rc;
+	}
+	if (durable && cdc_fsync_parent(path) != 0)
+		return cdc_error(errstr, errlen, "%s: fsync of its directory: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -48,7 +89,7 @@ static int copy_fd(int in, int out, const char **what)
 			free(buf);
 			return r < 0 ? -1 : 0;
 		}
-		if (write_all(out, buf, (size_t)r) != 0) {
+		if (cdc_write_all(out, buf, (size_t)r) != 0) {
 			*what = "write";
 			free(buf);
 			return -1;

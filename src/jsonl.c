@@ -1,10 +1,10 @@
 /* jsonl.c - durable append-only JSON lines. */
 #include "jsonl.h"
 #include "err.h"
+#include "fsmove.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,22 +72,6 @@ int cdc_jsonl_append(cdc_jsonl *f, const char *line, size_t len, char *errstr, s
 	return 0;
 }
 
-/* fsyncs the directory holding path: 0, or -1 with errno. */
-static int sync_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[PATH_MAX];
-	int fd, rc;
-
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-	fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 int cdc_jsonl_sync(cdc_jsonl *f, char *errstr, size_t errlen)
 {
 	if (!f || !f->unsynced)
@@ -95,7 +79,7 @@ int cdc_jsonl_sync(cdc_jsonl *f, char *errstr, size_t errlen)
 	if (fsync(f->fd) != 0)
 		return cdc_error(errstr, errlen, "%s: fsync: %s", f->path, strerror(errno));
 	if (f->created) {
-		if (sync_dir(f->path) != 0)
+		if (cdc_fsync_parent(f->path) != 0)
 			return cdc_error(errstr, errlen, "%s: fsync of its directory: %s", f->path, strerror(errno));
 		f->created = 0;
 	}

@@ -1,6 +1,7 @@
 /* metrics.c - counters, gauges and per-table event series. */
 #include "metrics.h"
 #include "err.h"
+#include "fsmove.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -226,7 +227,6 @@ int cdc_metrics_write_textfile(cdc_metrics *m, const char *path, int64_t now_us,
 {
 	cdc_buf text = CDC_BUF_INIT;
 	char tmp[4200];
-	FILE *f;
 	int rc = 0;
 
 	if (cdc_metrics_render(m, now_us, &text) != 0) {
@@ -234,17 +234,8 @@ int cdc_metrics_write_textfile(cdc_metrics *m, const char *path, int64_t now_us,
 		return cdc_error(errstr, errlen, "metrics: out of memory");
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	f = fopen(tmp, "we");
-	if (!f) {
-		rc = cdc_error(errstr, errlen, "metrics.textfile %s: %s", tmp, strerror(errno));
-	} else {
-		int bad = fwrite(text.p, 1, text.len, f) != text.len;
-
-		if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-			rc = cdc_error(errstr, errlen, "metrics.textfile %s: %s", path, strerror(errno));
-			unlink(tmp);
-		}
-	}
+	if (cdc_replace_file(path, tmp, text.p, text.len, 0, errstr, errlen) != 0)
+		rc = -1;
 	cdc_buf_free(&text);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* schema_live.c - the service's schema, refreshed off the loop. */
 #include "schema_live.h"
 #include "err.h"
+#include "fsmove.h"
 #include "schema_fetch.h"
 
 #include <cjson/cJSON.h>
@@ -171,7 +172,7 @@ static int write_known(cdc_schema_src *s, char *errstr, size_t errlen)
 {
 	cJSON *doc = cJSON_CreateObject();
 	char tmp[4300], *text;
-	int fd, rc = 0;
+	int rc;
 	size_t n;
 
 	if (!doc)
@@ -185,17 +186,7 @@ static int write_known(cdc_schema_src *s, char *errstr, size_t errlen)
 		return cdc_error(errstr, errlen, "out of memory");
 	n = strlen(text);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->known_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		rc = cdc_error(errstr, errlen, "%s: %s", tmp, strerror(errno));
-	} else {
-		int bad = write(fd, text, n) != (ssize_t)n || fsync(fd) != 0;
-
-		if (close(fd) != 0 || bad || rename(tmp, s->known_path) != 0) {
-			rc = cdc_error(errstr, errlen, "%s: %s", s->known_path, strerror(errno));
-			unlink(tmp);
-		}
-	}
+	rc = cdc_replace_file(s->known_path, tmp, text, n, 1, errstr, errlen);
 	free(text);
 	return rc;
 }
