@@ -21,12 +21,15 @@ static void usage(FILE *f)
 	fputs("Usage: cdctail <command> [options] [args]\n"
 	      "\n"
 	      "Commands:\n"
-	      "  dump [--index] [--hex] [--no-entries] FILE...\n"
+	      "  dump [--index] [--ahead] [--hex] [--no-entries] FILE...\n"
 	      "        List commitlog segments (descriptor, sync sections, entries with\n"
 	      "        table id and partition key, each with its CRC verdict: crc=ok, or\n"
 	      "        crc=BAD stored=... computed=... before the error) or _cdc.idx\n"
 	      "        files (docs/format.md).\n"
 	      "        --index       stop each segment at the offset in its _cdc.idx\n"
+	      "        --ahead       with --index: read on past it (read-ahead), marking\n"
+	      "                      entries not yet covered ahead=yes; a segment without\n"
+	      "                      _cdc.idx is all ahead\n"
 	      "        --hex         also print each entry body in hex\n"
 	      "        --no-entries  list sections only\n"
 	      "  decode --schema FILE [--index] SEGMENT...\n"
@@ -77,6 +80,7 @@ static int cmd_dump(int argc, char **argv, int decode)
 {
 	static const struct option longopts[] = {
 		{ "index", no_argument, NULL, 'i' },
+		{ "ahead", no_argument, NULL, 'a' },
 		{ "hex", no_argument, NULL, 'x' },
 		{ "no-entries", no_argument, NULL, 'n' },
 		{ "schema", required_argument, NULL, 's' },
@@ -91,10 +95,11 @@ static int cmd_dump(int argc, char **argv, int decode)
 	int c, i, bad = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "ixnhs:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "iaxnhs:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': schema_path = optarg; break;
 		case 'i': opts.use_index = 1; break;
+		case 'a': opts.use_index = opts.read_ahead = 1; break;
 		case 'x': opts.hex_bodies = 1; break;
 		case 'n': opts.entries = 0; break;
 		case 'h': usage(stdout); return 0;
