@@ -8,6 +8,7 @@
 #        [--segment-size-mb 1] [--sync-period-ms 500] [--cdc-total-space-mb 4096]
 #        [--storage-compat NONE|CASSANDRA_4] [--cluster-name NAME] [--heap 1g]
 #        [--auth]   (PasswordAuthenticator; user cassandra/cassandra, ready a few s after start)
+#        [--commitlog-access legacy|auto|mmap|direct]   (5.0: commitlog_disk_access_mode)
 #   scripts/cassandra.sh stop --dir DIR
 #   scripts/cassandra.sh status --dir DIR
 #
@@ -17,11 +18,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 cmd=$1; shift
 version= dir= addr=127.0.0.1 compression=none seeds= segmb=1 syncms=500 cdcmb=4096
-compat= cluster=cdctail heap=1g auth=0
+compat= cluster=cdctail heap=1g auth=0 claccess=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--version) version=$2; shift ;;
@@ -36,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--cluster-name) cluster=$2; shift ;;
 	--heap) heap=$2; shift ;;
 	--auth) auth=1 ;;
+	--commitlog-access) claccess=$2; shift ;;
 	*) usage ;;
 	esac
 	shift
@@ -135,6 +137,9 @@ YAML
 	fi
 	if [ $auth = 1 ]; then
 		echo "authenticator: PasswordAuthenticator"
+	fi
+	if [ -n "$claccess" ]; then
+		case $full in 5.*) echo "commitlog_disk_access_mode: $claccess" ;; *) die "--commitlog-access is for 5.0" ;; esac
 	fi
 	if [ -n "$compat" ]; then
 		case $full in 5.*) echo "storage_compatibility_mode: $compat" ;; *) die "--storage-compat is for 5.0" ;; esac
