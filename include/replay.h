@@ -20,7 +20,12 @@ typedef struct cdc_replay_opts {
 	int has_since, has_until;
 	int64_t since, until;           /* when set: keep events with since <= ts < until */
 	int progress;                   /* progress lines on stderr (a terminal) */
+	size_t max_in_flight;           /* Kafka: messages not yet acknowledged (0: 10000) */
+	size_t max_in_flight_bytes;     /* Kafka: their payload + key bytes (0: 16 MiB) */
 } cdc_replay_opts;
+
+#define CDC_REPLAY_MAX_IN_FLIGHT 10000
+#define CDC_REPLAY_MAX_IN_FLIGHT_BYTES (16u << 20)
 
 typedef struct cdc_replay_stats {
 	unsigned long segments, entries, events, unknown_table_entries, faults;

@@ -74,6 +74,15 @@ int cdc_sink_flush(cdc_sink *s, int timeout_ms, char *errstr, size_t errlen);
 
 size_t cdc_sink_in_flight(const cdc_sink *s);
 
+/* Also bounds the bytes in flight (payload and key of every message not yet
+ * reported) to max_bytes: produce returns CDC_SINK_FULL for a message that
+ * would go past it, unless nothing is in flight (a message larger than the
+ * bound still goes, alone). 0, the default, bounds messages only. */
+void cdc_sink_set_max_bytes(cdc_sink *s, size_t max_bytes);
+
+/* Payload and key bytes of the messages in flight. */
+size_t cdc_sink_bytes_in_flight(const cdc_sink *s);
+
 /* librdkafka's handle for tests (mock cluster), NULL for a file sink. */
 void *cdc_sink_kafka_handle(cdc_sink *s);
 

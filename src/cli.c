@@ -40,6 +40,7 @@ static void usage(FILE *f)
 	      "         [--format cdctail|trigger] [--kafka BROKERS [-X prop=value]...\n"
 	      "         [--topic-template '{prefix}.{keyspace}.{table}'] [--topic-prefix P]]\n"
 	      "         [--keyspace KS]... [--table KS.TABLE]... [--since T] [--until T]\n"
+	      "         [--max-in-flight N] [--max-in-flight-bytes SIZE]\n"
 	      "         [--progress|--no-progress] DIR|SEGMENT...\n"
 	      "        Decode archived segments (a directory's CommitLog-*.log, in id\n"
 	      "        order) into one JSON event per row-level change (docs/events.md),\n"
@@ -48,7 +49,9 @@ static void usage(FILE *f)
 	      "        the seed trigger's message shape for consumers written for it.\n"
 	      "        --kafka sends each event to its table's topic (idempotent producer,\n"
 	      "        acks=all, key = the partition key, -X passes librdkafka properties)\n"
-	      "        and exits 0 only when Kafka acknowledged every event.\n"
+	      "        and exits 0 only when Kafka acknowledged every event. Reading waits\n"
+	      "        while --max-in-flight messages (default 10000) or\n"
+	      "        --max-in-flight-bytes of them (default 16M) are unacknowledged.\n"
 	      "        --since/--until keep events whose write time ts is in [since, until):\n"
 	      "        microseconds, or ISO 8601 (2026-11-25T06:00:00.5Z; UTC without a zone).\n"
 	      "        Exit 0: all read and written; 1: a fault or a failed delivery; 2: usage.\n"
@@ -205,6 +208,24 @@ static int parse_time(const char *s, int64_t *us)
 	return 0;
 }
 
+/* A positive count or size with an optional K, M or G suffix: 0, or -1. */
+static int parse_size(const char *s, size_t *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-' || v == 0)
+		return -1;
+	if (*end == 'K' || *end == 'M' || *end == 'G')
+		mul = 1ULL << (*end == 'K' ? 10 : *end == 'M' ? 20 : 30), end++;
+	if (*end || v > (SIZE_MAX >> 30))
+		return -1;
+	*out = (size_t)(v * mul);
+	return 0;
+}
+
 static int cmd_replay(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -222,6 +243,8 @@ static int cmd_replay(int argc, char **argv)
 		{ "until", required_argument, NULL, 'U' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "no-progress", no_argument, NULL, 'q' },
+		{ "max-in-flight", required_argument, NULL, 'm' },
+		{ "max-in-flight-bytes", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -260,6 +283,15 @@ static int cmd_replay(int argc, char **argv)
 			break;
 		case 'p': o.progress = 1; break;
 		case 'q': o.progress = 0; break;
+		case 'm':
+		case 'B':
+			if (parse_size(optarg, c == 'm' ? &o.max_in_flight : &o.max_in_flight_bytes) != 0) {
+				fprintf(stderr, "cdctail replay: --%s '%s' is not a positive %s\n",
+					c == 'm' ? "max-in-flight" : "max-in-flight-bytes", optarg,
+					c == 'm' ? "number" : "size (K, M, G)");
+				return 2;
+			}
+			break;
 		case 'k':
 			snprintf(bootstrap, sizeof(bootstrap), "bootstrap.servers=%s", optarg);
 			if (nprops < 64)
