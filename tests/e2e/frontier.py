@@ -10,6 +10,11 @@ usage:
       one small INSERT, acknowledged; then the segment is looked at every 2 ms:
       when its entry is complete in the file, when a sync marker covers it,
       when the _cdc.idx does. One JSON line.
+  frontier.py write --host ADDR --keyspace KS [--seconds 10] [--threads 6]
+      [--keys FILE]
+      the race's client threads alone, with no watching: writes for --seconds,
+      prints {"acknowledged": N} and writes each acknowledged (k, c) to FILE,
+      one "k c" a line.
   frontier.py race --host ADDR --cdc-raw DIR --keyspace KS [--seconds 10]
       [--threads 6] [--snap DIR]
       client threads write small and large (up to 256 KiB) mutations while the
@@ -187,7 +192,7 @@ def quiet(a):
     return 0 if seen is not None and synced is not None else 1
 
 
-def writers(a, stop, written):
+def writers(a, stop, written, keys=None):
     """Client threads in their own process (the walk is not slowed by them):
     15 % large mutations (--big-min..--big-max bytes), the rest 1..200 bytes,
     16 in flight per thread."""
@@ -208,11 +213,15 @@ def writers(a, stop, written):
                     fu.result()
                 with written.get_lock():
                     written.value += len(futs)
+                if keys is not None:
+                    keys.extend((tid, i - len(futs) + j) for j in range(len(futs)))
                 futs = []
         for fu in futs:
             fu.result()
         with written.get_lock():
             written.value += len(futs)
+        if keys is not None:
+            keys.extend((tid, i - len(futs) + j) for j in range(len(futs)))
 
     threads = [threading.Thread(target=writer, args=(t,)) for t in range(a.threads)]
     for t in threads:
@@ -220,6 +229,26 @@ def writers(a, stop, written):
     for t in threads:
         t.join()
     c.shutdown()
+
+
+def write(a):
+    """The writers for --seconds, in this process."""
+    c, s = session(a.host, a.keyspace)
+    c.shutdown()
+    stop = threading.Event()
+    written = multiprocessing.Value('q', 0)
+    keys = []
+    t = threading.Thread(target=writers, args=(a, stop, written, keys))
+    t.start()
+    time.sleep(a.seconds)
+    stop.set()
+    t.join()
+    if a.keys:
+        with open(a.keys, 'w') as f:
+            for k, cc in keys:
+                f.write('%d %d\n' % (k, cc))
+    print(json.dumps({'acknowledged': written.value, 'keys': len(keys)}))
+    return 0
 
 
 def race(a):
@@ -317,9 +346,10 @@ def race(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('mode', choices=['quiet', 'race'])
+    ap.add_argument('mode', choices=['quiet', 'race', 'write'])
     ap.add_argument('--host', required=True)
-    ap.add_argument('--cdc-raw', required=True)
+    ap.add_argument('--cdc-raw')
+    ap.add_argument('--keys')
     ap.add_argument('--keyspace', default='fr')
     ap.add_argument('--seconds', type=float, default=12)
     ap.add_argument('--threads', type=int, default=6)
@@ -328,7 +358,7 @@ def main():
     ap.add_argument('--big-max', type=int, default=256 << 10)
     ap.add_argument('--compressible', action='store_true', help='values repeat an 8-byte counter')
     a = ap.parse_args()
-    return quiet(a) if a.mode == 'quiet' else race(a)
+    return {'quiet': quiet, 'race': race, 'write': write}[a.mode](a)
 
 
 if __name__ == '__main__':
