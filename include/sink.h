@@ -41,7 +41,7 @@ typedef void (*cdc_delivery_fn)(void *opaque, const cdc_msg_tag *tag, const cdc_
 
 typedef struct cdc_sink cdc_sink;
 
-/* A Kafka producer: idempotent, acks=all, then every "key=value" of props
+/* A Kafka producer: idempotent, acks=all, Nagle off, then every "key=value" of props
  * (NULL-terminated) handed to librdkafka as is, so SASL, TLS, compression and
  * the rest need no code here; a bad key fails with librdkafka's message.
  * At most max_in_flight messages are outstanding (backpressure). */
