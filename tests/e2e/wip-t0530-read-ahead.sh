@@ -98,7 +98,7 @@ EOF
 	# 2. a load without kills: nothing lost, nothing twice
 	"$PY" tests/e2e/loadgen.py --host "$ADDR" --keyspace "$ks" --rf 1 --rate 300 --seconds 5 \
 		--log "$TMP/w1-$v.jsonl" >"$TMP/load1-$v.json" 2>&1
-	s=$(verify "$topic" "$TMP/verify1-$v.json" "$TMP/w1-$v.jsonl")
+	s=$(verify "$topic" "$TMP/verify1-$v.json" "$TMP/w0-$v.jsonl" "$TMP/probe-$v.jsonl" "$TMP/w1-$v.jsonl")
 	check "read-ahead $v: 5 s at 300 writes/s, no kill: $s (0 lost, 0 duplicates)" \
 		python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if d["writes"] > 1000 and d["lost"] == 0 and d["duplicates"] == 0 and d["spurious"] == 0 else 1)' \
 		"$TMP/verify1-$v.json"
@@ -121,7 +121,7 @@ EOF
 		fi
 	done
 	wait $loadpid
-	s=$(verify "$topic" "$TMP/verify2-$v.json" "$TMP/w0-$v.jsonl" "$TMP/w1-$v.jsonl" "$TMP/w2-$v.jsonl")
+	s=$(verify "$topic" "$TMP/verify2-$v.json" "$TMP/w0-$v.jsonl" "$TMP/probe-$v.jsonl" "$TMP/w1-$v.jsonl" "$TMP/w2-$v.jsonl")
 	check "read-ahead $v: 30 s at $RATE writes/s, SIGKILL $kills times (seconds$kill_at): $s (0 lost; duplicates at most $KILLS x $RATE x $(( SYNC_MS / 1000 + 4 )) s)" \
 		python3 -c 'import json, sys
 d = json.load(open(sys.argv[1])); kills, rate, sync_s = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
