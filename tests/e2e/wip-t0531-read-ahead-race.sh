@@ -11,8 +11,11 @@
 # (5.0, 4.1) with a 10 s commitlog sync, while `cdctail run` reads ahead,
 # looking every 1 ms (a large body is copied in some tens of microseconds:
 # at the default 10 ms the reader meets one only a few times in such a
-# run). Checks: the service met partly written entries for real (its stop
-# counters for a size or a body not yet good are not 0); every acknowledged
+# run; through the service under ASan, 0-2 a run were met, so the count is
+# reported, not required: tests/e2e/frontier.py and test_segment_ahead's
+# real mid-write copies are where partly written entries are met for sure).
+# Checks: the service read ahead (its entry counter is not 0) and reports
+# how many partly written entries it stopped at; every acknowledged
 # row is in Kafka exactly once (no kill: no duplicate), keyed by the (k, c)
 # the client wrote; and the events equal those the idx-bounded replay of
 # cdc_raw gives after the node's clean stop.
@@ -92,7 +95,7 @@ sys.exit(0 if want and not lost and not twice and set(got) >= want else 1)
 PY
 	check "read-ahead race $v: no event went to the dead-letter file" [ ! -s "$TMP/state-$v/dead-letter.jsonl" ]
 	sleep 2
-	check "read-ahead race $v: the service met partly written entries: $(grep '^cdctail_read_ahead' "$TMP/metrics-$v.prom" 2>/dev/null | tr '\n' ' ')" \
+	check "read-ahead race $v: the service read ahead, and counts the partly written entries it met: $(grep '^cdctail_read_ahead' "$TMP/metrics-$v.prom" 2>/dev/null | tr '\n' ' ')" \
 		python3 - "$TMP/metrics-$v.prom" <<'PY'
 import sys
 m = {}
@@ -101,7 +104,8 @@ for l in open(sys.argv[1]):
         k, v = l.rsplit(" ", 1)
         m[k] = float(v)
 partial = sum(v for k, v in m.items() if 'state="size"' in k or 'state="body"' in k)
-sys.exit(0 if m.get("cdctail_read_ahead_entries_total", 0) > 0 and partial > 0 else 1)
+print(f"# the service stopped {partial:.0f} times at a partly written entry (a size or a body not yet good)")
+sys.exit(0 if m.get("cdctail_read_ahead_entries_total", 0) > 0 else 1)
 PY
 	kill -TERM "$pid"
 	wait "$pid"
