@@ -120,6 +120,9 @@ fuzz: fuzz-build
 build/bench: tests/bench/bench.c $(patsubst src/%.c,build/rel/%.o,$(LIB_SRCS))
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(patsubst src/%.c,build/rel/%.o,$(LIB_SRCS)) $(LIBS)
 
+build/aheadpoll: tests/bench/aheadpoll.c $(patsubst src/%.c,build/rel/%.o,$(LIB_SRCS))
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(patsubst src/%.c,build/rel/%.o,$(LIB_SRCS)) $(LIBS)
+
 build/kprod: tests/bench/kprod.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lrdkafka
 

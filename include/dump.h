@@ -10,6 +10,7 @@ struct cdc_schema;
 typedef struct cdc_dump_opts {
 	const struct cdc_schema *schema; /* when set: decode each entry fully */
 	int use_index;   /* stop at the offset in the segment's _cdc.idx, if any */
+	int read_ahead;  /* with use_index: read ahead past it (no idx: limit 0) */
 	int entries;     /* list entries (default) */
 	int hex_bodies;  /* print each entry body in hex */
 } cdc_dump_opts;

@@ -66,6 +66,11 @@ uint64_t cdc_metrics_acked_total(const cdc_metrics *m);
 int64_t cdc_metrics_newest_acked_ts(const cdc_metrics *m);
 void cdc_metrics_seed_newest_acked_ts(cdc_metrics *m, int64_t ts);
 
+/* Read-ahead totals (segment.h's cdc_segment_ahead_stats summed over the
+ * segments read): entries returned before their sync, and the stops at an
+ * entry not complete yet, by its state (CDC_PENDING_KINDS counts). */
+void cdc_metrics_set_read_ahead(cdc_metrics *m, uint64_t entries, const uint64_t *stops, int nstops);
+
 /* Appends every series in the text exposition format, with the lag gauge
  * computed against now_us (absent while no event was ever acknowledged).
  * Returns 0, or -1 when out of memory. */

@@ -22,7 +22,12 @@ typedef struct cdc_replay_opts {
 	int progress;                   /* progress lines on stderr (a terminal) */
 	int skipped_only;               /* only the entries listed in <segment>.skipped
 					 * (quarantine.h) next to each segment */
+	size_t max_in_flight;           /* Kafka: messages not yet acknowledged (0: 10000) */
+	size_t max_in_flight_bytes;     /* Kafka: their payload + key bytes (0: 16 MiB) */
 } cdc_replay_opts;
+
+#define CDC_REPLAY_MAX_IN_FLIGHT 10000
+#define CDC_REPLAY_MAX_IN_FLIGHT_BYTES (16u << 20)
 
 typedef struct cdc_replay_stats {
 	unsigned long segments, entries, events, unknown_table_entries, faults;

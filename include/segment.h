@@ -10,11 +10,27 @@
  * mapping (no copy); compressed sections are inflated into one buffer owned by
  * the segment and reused for the next section. Either way a body pointer is
  * valid only until the next cdc_segment_next() or cdc_segment_refresh().
+ * Memory: the mapped pages behind the reader are given back to the kernel
+ * (MADV_DONTNEED) every 4 MiB, so a segment read to its end does not keep
+ * its whole file in the process's RSS.
  *
  * Offsets: a "logical" offset is a position in Cassandra's in-memory segment
  * buffer, the unit of CommitLogPosition and of `_cdc.idx`. For uncompressed
  * segments logical == file offset; for compressed ones a section's logical
- * start is the previous logical end plus 8 (the marker). */
+ * start is the previous logical end plus 8 (the marker).
+ *
+ * Read-ahead (cdc_segment_set_read_ahead): a memory-mapped segment holds
+ * every entry as soon as Cassandra has written it, before the sync that
+ * covers it (docs/format.md, "Before and after a sync"). With read-ahead on,
+ * reading goes on past the limit: through sections whose marker is written
+ * but not yet covered by `_cdc.idx`, and past the last marker (still zero)
+ * over the entries whose size CRC and body CRC are both good, stopping at
+ * the first one that is not complete yet (CDC_END_AHEAD) and going on from
+ * there after cdc_segment_refresh(). Such entries have `ahead` set: they are
+ * not yet covered by the limit, and a position past the limit must not be
+ * checkpointed. Past the limit nothing is reported as an error: whatever is
+ * not good yet is waited for, and judged by the usual rules once the limit
+ * covers it. */
 #ifndef CDCTAIL_SEGMENT_H
 #define CDCTAIL_SEGMENT_H
 
@@ -64,7 +80,11 @@ typedef struct cdc_section_info {
 	uint64_t logical_start;  /* logical offset of the first entry byte */
 	uint64_t logical_end;    /* logical offset where the section ends */
 	uint32_t stored_len;     /* compressed payload bytes (0 when uncompressed) */
-	uint32_t crc;            /* marker CRC as stored (it matched) */
+	uint32_t crc;            /* marker CRC as stored (it matched; 0 when open) */
+	int ahead;               /* read-ahead: not covered by the limit */
+	int open;                /* read-ahead: the marker is not written yet (zero):
+				  * file_end is 0, logical_end the end of the file;
+				  * the section's entries are those complete so far */
 } cdc_section_info;
 
 /* What was wrong with an entry (or a compressed section) reported as
@@ -92,6 +112,8 @@ typedef struct cdc_entry_info {
 	cdc_fault fault;         /* CDC_ITEM_ERROR: what was wrong; else CDC_FAULT_NONE */
 	const uint8_t *body;     /* `size` bytes; valid until the next call (also
 				  * for CDC_FAULT_BODY_CRC, NULL for other faults) */
+	int ahead;               /* read ahead: its section is not covered by the
+				  * limit (`_cdc.idx`) yet */
 } cdc_entry_info;
 
 typedef struct cdc_item {
@@ -110,7 +132,21 @@ typedef enum {
 	CDC_END_PADDING,      /* entry size 0 or < 4 bytes left: zero padding */
 	CDC_END_TRUNCATED,    /* torn tail: a marker or entry runs past the data */
 	CDC_END_ERROR,        /* unrecoverable: a marker with a bad CRC, bad header */
+	CDC_END_AHEAD,        /* read-ahead: past the limit, at an entry that is not
+			       * complete yet (see `pending`; refreshable) */
 } cdc_end_reason;
+
+/* Read-ahead: what the first entry not returned looked like. */
+typedef enum {
+	CDC_PENDING_NONE = 0,
+	CDC_PENDING_EMPTY,    /* its size field is still zero: nothing written there yet */
+	CDC_PENDING_SIZE,     /* size written, but it or its CRC not (yet) good */
+	CDC_PENDING_BODY,     /* size and size CRC good, body CRC not (yet) good */
+	CDC_PENDING_PAST_EOF, /* the entry would run past the end of the file */
+	CDC_PENDING_SEALED,   /* in a section whose marker is written but which the
+			       * limit does not cover: a fault there waits for the limit */
+	CDC_PENDING_KINDS
+} cdc_pending;
 
 typedef struct cdc_segment_end {
 	cdc_end_reason reason;
@@ -122,6 +158,7 @@ typedef struct cdc_segment_end {
 	 * stored, and the CRC it should have. */
 	int bad_marker;
 	uint32_t marker_next, marker_crc, marker_computed_crc;
+	cdc_pending pending;     /* CDC_END_AHEAD: what stopped reading */
 } cdc_segment_end;
 
 #ifdef CDCTAIL_FUZZ
@@ -170,13 +207,50 @@ void cdc_segment_set_limit(cdc_segment *seg, uint64_t logical_limit);
  * CDC_ITEM_ERROR, errstr holds the message. */
 int cdc_segment_next(cdc_segment *seg, cdc_item *item, char *errstr, size_t errlen);
 
+/* The limit set by cdc_segment_set_limit (CDC_NO_LIMIT by default). */
+uint64_t cdc_segment_limit(const cdc_segment *seg);
+
+/* Why read-ahead cannot be used on a segment. */
+typedef enum {
+	CDC_AHEAD_OK = 0,
+	CDC_AHEAD_COMPRESSED,  /* CompressedSegment: written to the file at sync only */
+	CDC_AHEAD_ENCRYPTED,   /* EncryptedSegment: likewise */
+	CDC_AHEAD_NOT_MAPPED,  /* not a pre-sized memory-mapped file: 5.0's direct I/O
+				* (DirectIOSegment) writes the file at sync only and
+				* grows it then; a MemoryMappedSegment is created at
+				* its full size, a whole number of MiB, which never
+				* changes */
+} cdc_ahead_refusal;
+
+/* Turns read-ahead on (on != 0) or off. On: returns CDC_AHEAD_OK, or why this
+ * segment cannot be read ahead (the descriptor names a compressor or a cipher;
+ * the file's size is not a whole number of MiB), with errstr saying so and
+ * reading still bounded by the limit. Off: returns CDC_AHEAD_OK; reading then
+ * waits at the limit again, at the position already reached (an entry is never
+ * returned twice). cdc_segment_refresh() turns it off by itself when the file
+ * changes size (direct I/O); cdc_segment_read_ahead() tells. */
+cdc_ahead_refusal cdc_segment_set_read_ahead(cdc_segment *seg, int on, char *errstr, size_t errlen);
+
+/* 1 while read-ahead is on, else 0. */
+int cdc_segment_read_ahead(const cdc_segment *seg);
+
+/* Read-ahead counters since open: how many times reading stopped at an entry
+ * in each cdc_pending state (counts[CDC_PENDING_KINDS]), and how many entries
+ * were returned ahead of the limit. */
+void cdc_segment_ahead_stats(const cdc_segment *seg, uint64_t counts[CDC_PENDING_KINDS],
+			     uint64_t *entries_ahead);
+
+/* Name of a pending state, for messages and dumps. */
+const char *cdc_pending_name(cdc_pending p);
+
 /* Why and where the last cdc_segment_next() returned 0 or -1. */
 cdc_segment_end cdc_segment_end_state(const cdc_segment *seg);
 
 /* For a file that is still being written: remaps it if it grew and, if
- * reading had stopped at a zero marker, the end of file or the limit, lets
- * cdc_segment_next() retry from that marker. Entries already returned are not
- * returned again. Returns 0, or -1 with errstr set. */
+ * reading had stopped at a zero marker, the end of file, the limit or (read
+ * ahead) an entry not complete yet, lets cdc_segment_next() retry from there.
+ * Entries already returned are not returned again. Returns 0, or -1 with
+ * errstr set. */
 int cdc_segment_refresh(cdc_segment *seg, char *errstr, size_t errlen);
 
 /* Name of an end reason, for messages and dumps. */

@@ -16,6 +16,9 @@ typedef struct cdc_settings {
 	char quarantine_buf[4096], node_buf[256];
 	long long port, max_in_flight, checkpoint_ms, rescan_ms, metrics_ms, shutdown_ms;
 	long long schema_refresh_ms; /* schema_refresh_interval: between two reads of the node's schema */
+	long long read_ahead_ms;  /* read_ahead_interval: how often a live segment is looked at */
+	long long max_in_flight_bytes; /* payload + key bytes outstanding before reading pauses */
+	int read_ahead;           /* read entries before the sync that covers them */
 	int trigger;             /* format = trigger */
 	int delete_consumed;
 	int kafka;               /* kafka.bootstrap.servers is set */

@@ -41,7 +41,7 @@ typedef void (*cdc_delivery_fn)(void *opaque, const cdc_msg_tag *tag, const cdc_
 
 typedef struct cdc_sink cdc_sink;
 
-/* A Kafka producer: idempotent, acks=all, then every "key=value" of props
+/* A Kafka producer: idempotent, acks=all, Nagle off, then every "key=value" of props
  * (NULL-terminated) handed to librdkafka as is, so SASL, TLS, compression and
  * the rest need no code here; a bad key fails with librdkafka's message.
  * At most max_in_flight messages are outstanding (backpressure). */
@@ -73,6 +73,15 @@ int cdc_sink_poll(cdc_sink *s, int timeout_ms);
 int cdc_sink_flush(cdc_sink *s, int timeout_ms, char *errstr, size_t errlen);
 
 size_t cdc_sink_in_flight(const cdc_sink *s);
+
+/* Also bounds the bytes in flight (payload and key of every message not yet
+ * reported) to max_bytes: produce returns CDC_SINK_FULL for a message that
+ * would go past it, unless nothing is in flight (a message larger than the
+ * bound still goes, alone). 0, the default, bounds messages only. */
+void cdc_sink_set_max_bytes(cdc_sink *s, size_t max_bytes);
+
+/* Payload and key bytes of the messages in flight. */
+size_t cdc_sink_bytes_in_flight(const cdc_sink *s);
 
 /* librdkafka's handle for tests (mock cluster), NULL for a file sink. */
 void *cdc_sink_kafka_handle(cdc_sink *s);

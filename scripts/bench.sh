@@ -21,6 +21,8 @@ if [ "$(ls "$data"/*.log 2>/dev/null | wc -l)" -eq 0 ]; then
 fi
 files=("$data"/CommitLog-*.log)
 
+# BENCH_KAFKA_ONLY=1: only the Kafka and latency part (below)
+if [ -z "${BENCH_KAFKA_ONLY:-}" ]; then
 echo "== cdctail on the fixtures (all versions, ${#files[@]} generated segments below)"
 for v in 5.0 4.1 4.0; do
 	build/bench -s fixtures/$v/seed/schema.json -p 3 fixtures/$v/seed/cdc_raw/*.log | sed "s/^/  $v seed: /"
@@ -62,6 +64,8 @@ for n in 1 $(( ${#files[@]} / 2 )) ${#files[@]}; do
 	echo "  $n segments: $(( $(cat build/bench-rss.txt) / 1024 )) MiB"
 done
 
+fi # BENCH_KAFKA_ONLY
+
 # ---- Kafka: throughput against librdkafka's own producer, and latency ----
 KPORT=${BENCH_KAFKA_PORT:-9592}
 kdir=build/bench-kafka
@@ -83,7 +87,8 @@ with open(sys.argv[2], "w") as out:
 	for round in 1 2; do
 		build/kprod "$KB" <(sed "s/^peer\./peer$round./" build/bench-msgs.tsv) -X linger.ms=5 >build/bench-kprod-$round.txt
 		t0=$(date +%s.%N)
-		./cdctail replay --schema "$schema" --kafka "$KB" -X linger.ms=5 --topic-prefix cdc$round --no-progress "${sub[@]}" \
+		/usr/bin/time -f "%M" -o build/bench-replay-kafka-$round.rss \
+			./cdctail replay --schema "$schema" --kafka "$KB" -X linger.ms=5 --topic-prefix cdc$round --no-progress "${sub[@]}" \
 			2>build/bench-replay-kafka-$round.txt >/dev/null
 		t1=$(date +%s.%N)
 		echo "$t0 $t1" >build/bench-replay-kafka-$round.time
@@ -96,10 +101,11 @@ for r in (1, 2):
     m = re.search(r"(\d+) events, .* (\d+) delivered to Kafka, (\d+) delivery failures",
                   open(f"build/bench-replay-kafka-{r}.txt").read())
     ev, dl, fl = map(int, m.groups())
+    rss = int(open(f"build/bench-replay-kafka-{r}.rss").read().split()[-1]) / 1024
     k = dict(kv.split("=") for kv in open(f"build/bench-kprod-{r}.txt").read().split()[1:])
     print(f"  round {r}: cdctail replay --kafka {ev} events, {dl} acknowledged, {fl} failed in {t1 - t0:.2f} s = "
-          f"{ev / (t1 - t0):.0f} events/s; librdkafka alone {k['delivered']} of {k['messages']} in {k['seconds']} s = "
-          f"{float(k['msgs_per_s']):.0f} msgs/s")
+          f"{ev / (t1 - t0):.0f} events/s, peak RSS {rss:.1f} MiB (goal < 64); librdkafka alone {k['delivered']} of "
+          f"{k['messages']} in {k['seconds']} s = {float(k['msgs_per_s']):.0f} msgs/s")
     if fl == 0 and dl == ev and (best_c is None or ev / (t1 - t0) > best_c):
         best_c = ev / (t1 - t0)
     if k["failed"] == "0" and (best_k is None or float(k["msgs_per_s"]) > best_k):
@@ -108,22 +114,52 @@ print(f"  cdctail replay --kafka (read + decode + JSON + produce), best round: {
 print(f"  librdkafka producer alone, best round: {best_k:.0f} msgs/s")
 print(f"  ratio cdctail / librdkafka: {best_c / best_k:.2f} (goal >= 0.80)")
 PY
-	# latency: CQL write acknowledged -> its event in Kafka, through `cdctail run`
+	# latency: CQL write acknowledged -> its event in Kafka, through `cdctail
+	# run`, at Cassandra's default commitlog settings (periodic, 10 s, 32 MiB
+	# segments), without read-ahead and then with it, on the same node; and
+	# the service's CPU per 1000 events during 20 s at 1000 writes/s
 	PY=$(scripts/deps.sh --python)
 	LADDR=${BENCH_ADDR:-127.0.0.1}
 	cdir=build/bench-cass
 	rm -rf "$cdir" build/bench-state
-	if scripts/cassandra.sh start --version 5.0 --dir "$cdir" --addr "$LADDR" >build/bench-cass.log 2>&1; then
+	if scripts/cassandra.sh start --version 5.0 --dir "$cdir" --addr "$LADDR" --sync-period-ms 10000 \
+		--segment-size-mb 32 >build/bench-cass.log 2>&1; then
 		"$PY" tests/e2e/loadgen.py --host "$LADDR" --keyspace lat --rf 1 --create --rate 10 --seconds 0.2 \
 			--log build/bench-lat0.jsonl >/dev/null
-		printf 'cdc_raw = %s\nstate_dir = build/bench-state\ncassandra.host = %s\nkafka.bootstrap.servers = %s\nkafka.linger.ms = 5\n' \
-			"$cdir/cdc_raw" "$LADDR" "$KB" >build/bench-run.conf
-		./cdctail run --config build/bench-run.conf 2>build/bench-run.log &
-		rpid=$!
-		echo "== latency: CQL write acknowledged -> event in Kafka (cdctail run, Cassandra 5.0, commitlog periodic sync 500 ms)"
-		"$PY" tests/e2e/loadgen.py --host "$LADDR" --keyspace lat --latency-probe "${BENCH_PROBES:-200}" \
-			--probe-topic cdctail.lat.movies_by_genre --bootstrap "$KB" --log build/bench-lat.jsonl | tee build/bench-latency.json
-		kill -TERM $rpid; wait $rpid || true
+		echo "== latency: CQL write acknowledged -> event in Kafka (cdctail run, Cassandra 5.0, commitlog periodic sync 10 s)"
+		for ra in false true; do
+			printf 'cdc_raw = %s\nstate_dir = build/bench-state\ncassandra.host = %s\nkafka.bootstrap.servers = %s\nkafka.linger.ms = 5\nmetrics.textfile = build/bench-run.prom\nmetrics.interval = 1s\nread_ahead = %s\n' \
+				"$cdir/cdc_raw" "$LADDR" "$KB" "$ra" >build/bench-run.conf
+			./cdctail run --config build/bench-run.conf 2>build/bench-run-ra-$ra.log &
+			rpid=$!
+			sleep 3
+			if ! kill -0 $rpid 2>/dev/null; then
+				echo "  read_ahead = $ra: cdctail run refused the configuration: $(grep -v '^$' build/bench-run-ra-$ra.log | tail -1)"
+				continue
+			fi
+			cpu0=$(awk '{ print $14 + $15 }' /proc/$rpid/stat)
+			ev0=$(awk '/^cdctail_events_acked_total/ { print $2 }' build/bench-run.prom 2>/dev/null)
+			"$PY" tests/e2e/loadgen.py --host "$LADDR" --keyspace lat --rf 1 --rate 1000 --seconds 20 \
+				--log /dev/null >build/bench-load-ra-$ra.json
+			sleep 12 # the last writes' sync, for the run without read-ahead
+			cpu1=$(awk '{ print $14 + $15 }' /proc/$rpid/stat)
+			ev1=$(awk '/^cdctail_events_acked_total/ { print $2 }' build/bench-run.prom 2>/dev/null)
+			"$PY" tests/e2e/loadgen.py --host "$LADDR" --keyspace lat --latency-probe "${BENCH_PROBES:-200}" \
+				--probe-topic cdctail.lat.movies_by_genre --bootstrap "$KB" --log build/bench-lat-ra-$ra.jsonl \
+				>build/bench-latency-ra-$ra.json
+			python3 - "$ra" build/bench-latency-ra-$ra.json "$cpu0" "$cpu1" "${ev0:-0}" "${ev1:-0}" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+ra, path, c0, c1, e0, e1, hz = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:])
+d = json.load(open(path))
+ev = e1 - e0
+cpu = (c1 - c0) / hz
+print(f"  read_ahead = {ra}: {d['received']} of {d['probes']} probes, p50 {d['p50_ms'] or 0:.0f} ms, p99 {d['p99_ms'] or 0:.0f} ms, "
+      f"max {d['max_ms'] or 0:.0f} ms" + (" (goal p99 < 50 ms)" if ra == "true" else ""))
+print(f"    1000 writes/s for 20 s (+12 s): {ev:.0f} events acknowledged, {cpu:.2f} s CPU = "
+      + (f"{cpu * 1000 / ev * 1000:.1f} ms CPU per 1000 events" if ev else "no events"))
+PY
+			kill -TERM $rpid; wait $rpid || true
+		done
 		scripts/cassandra.sh stop --dir "$cdir" >/dev/null 2>&1 || true
 	else
 		echo "== latency: could not start Cassandra 5.0 (build/bench-cass.log)"
@@ -133,6 +169,7 @@ else
 	echo "== Kafka: could not start a broker (build/bench-kafka.log); no Kafka figures"
 fi
 
+[ -n "${BENCH_KAFKA_ONLY:-}" ] && exit 0
 python3 - <<'PY'
 def ratios(name, cfile, jfile):
     c = {l.split()[1]: dict(kv.split('=') for kv in l.split()[2:]) for l in open(cfile)}

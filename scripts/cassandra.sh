@@ -13,6 +13,7 @@
 #                   certificate in the JKS/PKCS12 keystore FILE; --tls-client-auth
 #                   also requires a client certificate signed by a CA in the
 #                   truststore; P opens both stores)
+#        [--commitlog-access legacy|auto|mmap|direct]   (5.0: commitlog_disk_access_mode)
 #   scripts/cassandra.sh stop --dir DIR
 #   scripts/cassandra.sh status --dir DIR
 #
@@ -22,11 +23,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 cmd=$1; shift
 version= dir= addr=127.0.0.1 compression=none seeds= segmb=1 syncms=500 cdcmb=4096
-compat= cluster=cdctail heap=1g auth=0 keystore= truststore= tlspass= clientauth=false
+compat= cluster=cdctail heap=1g auth=0 keystore= truststore= tlspass= clientauth=false claccess=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--version) version=$2; shift ;;
@@ -45,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--tls-truststore) truststore=$2; shift ;;
 	--tls-password) tlspass=$2; shift ;;
 	--tls-client-auth) clientauth=true ;;
+	--commitlog-access) claccess=$2; shift ;;
 	*) usage ;;
 	esac
 	shift
@@ -161,6 +163,9 @@ client_encryption_options:
   require_client_auth: $clientauth
 TLS
 		[ -z "$truststore" ] || printf '  truststore: %s\n  truststore_password: %s\n' "$truststore" "$tlspass"
+	fi
+	if [ -n "$claccess" ]; then
+		case $full in 5.*) echo "commitlog_disk_access_mode: $claccess" ;; *) die "--commitlog-access is for 5.0" ;; esac
 	fi
 	if [ -n "$compat" ]; then
 		case $full in 5.*) echo "storage_compatibility_mode: $compat" ;; *) die "--storage-compat is for 5.0" ;; esac

@@ -34,7 +34,7 @@ static void usage(FILE *f)
 	      "        for cron: removes the segments whose events Kafka holds\n"
 	      "  schema export [--host H] [--tls --ca-file F] [--keyspace K]... [--output FILE]\n"
 	      "        the live node's schema as JSON, for --schema\n"
-	      "  dump [--index] [--hex] [--no-entries] FILE...\n"
+	      "  dump [--index] [--ahead] [--hex] [--no-entries] FILE...\n"
 	      "        lists commitlog segments and _cdc.idx files\n"
 	      "  decode --schema FILE [--index] SEGMENT...\n"
 	      "        like dump, and decodes every partition update\n"
@@ -51,13 +51,15 @@ static void usage(FILE *f)
 /* `cdctail dump --help`. */
 static void dump_usage(FILE *f)
 {
-	fputs("Usage: cdctail dump [--index] [--hex] [--no-entries] [--schema FILE] FILE...\n"
+	fputs("Usage: cdctail dump [--index] [--ahead] [--hex] [--no-entries] [--schema FILE] FILE...\n"
 	      "\n"
 	      "Lists commitlog segments (descriptor, sync sections, entries with table id and\n"
 	      "partition key, each with its CRC verdict: crc=ok, or crc=BAD stored=...\n"
 	      "computed=... before the error) and _cdc.idx files.\n"
 	      "\n"
 	      "  --index         stop each segment at the offset in its _cdc.idx\n"
+	      "  --ahead         with --index: read on past it as run's read-ahead does,\n"
+	      "                  marking the entries not yet covered ahead=yes\n"
 	      "  --hex           also print each entry body in hex\n"
 	      "  --no-entries    list sections only\n"
 	      "  --schema FILE   also decode each entry (as `cdctail decode`)\n"
@@ -99,6 +101,7 @@ static void replay_usage(FILE *f)
 	      "         [--format cdctail|trigger] [--kafka BROKERS [-X prop=value]...\n"
 	      "         [--topic-template '{prefix}.{keyspace}.{table}'] [--topic-prefix P]]\n"
 	      "         [--keyspace KS]... [--table KS.TABLE]... [--since T] [--until T]\n"
+	      "         [--max-in-flight N] [--max-in-flight-bytes SIZE]\n"
 	      "         [--progress|--no-progress] [--skipped] DIR|SEGMENT...\n"
 	      "\n"
 	      "Decodes archived segments (a directory's CommitLog-*.log, in id order) into one\n"
@@ -125,6 +128,11 @@ static void replay_usage(FILE *f)
 	      "  --skipped              only the entries `cdctail run` could not deliver, as\n"
 	      "                         listed in SEGMENT.skipped beside each segment (its\n"
 	      "                         quarantine_dir)\n"
+	      "  --max-in-flight N      with --kafka: reading waits while N messages are\n"
+	      "                         unacknowledged (default 10000)\n"
+	      "  --max-in-flight-bytes SIZE\n"
+	      "                         ... or while their payload and key bytes reach SIZE\n"
+	      "                         (K, M, G; default 16M)\n"
 	      "\n"
 	      "Examples:\n"
 	      "  cdctail replay --schema schema.json /archive/cdc_raw > events.jsonl\n"
@@ -142,6 +150,7 @@ static int cmd_dump(int argc, char **argv, int decode)
 {
 	static const struct option longopts[] = {
 		{ "index", no_argument, NULL, 'i' },
+		{ "ahead", no_argument, NULL, 'a' },
 		{ "hex", no_argument, NULL, 'x' },
 		{ "no-entries", no_argument, NULL, 'n' },
 		{ "schema", required_argument, NULL, 's' },
@@ -156,10 +165,11 @@ static int cmd_dump(int argc, char **argv, int decode)
 	int c, i, bad = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "ixnhs:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "iaxnhs:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': schema_path = optarg; break;
 		case 'i': opts.use_index = 1; break;
+		case 'a': opts.use_index = opts.read_ahead = 1; break;
 		case 'x': opts.hex_bodies = 1; break;
 		case 'n': opts.entries = 0; break;
 		case 'h': (decode ? decode_usage : dump_usage)(stdout); return 0;
@@ -265,6 +275,24 @@ static int parse_time(const char *s, int64_t *us)
 	return 0;
 }
 
+/* A positive count or size with an optional K, M or G suffix: 0, or -1. */
+static int parse_size(const char *s, size_t *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-' || v == 0)
+		return -1;
+	if (*end == 'K' || *end == 'M' || *end == 'G')
+		mul = 1ULL << (*end == 'K' ? 10 : *end == 'M' ? 20 : 30), end++;
+	if (*end || v > (SIZE_MAX >> 30))
+		return -1;
+	*out = (size_t)(v * mul);
+	return 0;
+}
+
 static int cmd_replay(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -283,6 +311,8 @@ static int cmd_replay(int argc, char **argv)
 		{ "progress", no_argument, NULL, 'p' },
 		{ "no-progress", no_argument, NULL, 'q' },
 		{ "skipped", no_argument, NULL, 'x' },
+		{ "max-in-flight", required_argument, NULL, 'm' },
+		{ "max-in-flight-bytes", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -322,6 +352,15 @@ static int cmd_replay(int argc, char **argv)
 		case 'p': o.progress = 1; break;
 		case 'q': o.progress = 0; break;
 		case 'x': o.skipped_only = 1; break;
+		case 'm':
+		case 'B':
+			if (parse_size(optarg, c == 'm' ? &o.max_in_flight : &o.max_in_flight_bytes) != 0) {
+				fprintf(stderr, "cdctail replay: --%s '%s' is not a positive %s\n",
+					c == 'm' ? "max-in-flight" : "max-in-flight-bytes", optarg,
+					c == 'm' ? "number" : "size (K, M, G)");
+				return 2;
+			}
+			break;
 		case 'k':
 			snprintf(bootstrap, sizeof(bootstrap), "bootstrap.servers=%s", optarg);
 			if (nprops < 64)

@@ -210,8 +210,8 @@ static void dump_entry(FILE *out, const cdc_segment *seg, const cdc_entry_info *
 	char errstr[CDC_ERRSTR_SIZE], uuid[37];
 	cdc_mutation_head h;
 
-	fprintf(out, "    entry offset=%" PRIu64 " end=%" PRIu64 " size=%" PRIu32 " size_crc=ok crc=ok",
-		e->offset, e->end, e->size);
+	fprintf(out, "    entry offset=%" PRIu64 " end=%" PRIu64 " size=%" PRIu32 " size_crc=ok crc=ok%s",
+		e->offset, e->end, e->size, e->ahead ? " ahead=yes" : "");
 	if (cdc_mutation_peek(e->body, e->size, cdc_segment_descriptor(seg)->messaging_version,
 			      &h, errstr, sizeof(errstr)) == 0) {
 		cdc_uuid_format(h.table_id, uuid);
@@ -286,16 +286,25 @@ int cdc_dump_file(FILE *out, FILE *err, const char *path, const cdc_dump_opts *o
 			cdc_segment_set_limit(seg, idx.offset);
 		} else {
 			fprintf(out, "  index none (%s)\n", errstr);
+			if (opts->read_ahead)
+				cdc_segment_set_limit(seg, 0);
 		}
 	}
+	if (opts->read_ahead && cdc_segment_set_read_ahead(seg, 1, errstr, sizeof(errstr)) != CDC_AHEAD_OK)
+		fprintf(out, "  read-ahead off \"%s\"\n", errstr);
 	while ((r = cdc_segment_next(seg, &it, errstr, sizeof(errstr))) == 1) {
 		switch (it.kind) {
 		case CDC_ITEM_SECTION:
 			stats->sections++;
-			fprintf(out, "  section file=%" PRIu64 " next=%" PRIu64 " logical=%" PRIu64
-				"..%" PRIu64 " payload=%" PRIu32 " crc=ok\n",
-				it.section.file_offset, it.section.file_end, it.section.logical_start,
-				it.section.logical_end, it.section.stored_len);
+			if (it.section.open)
+				fprintf(out, "  section file=%" PRIu64 " open logical=%" PRIu64 ".. ahead=yes\n",
+					it.section.file_offset, it.section.logical_start);
+			else
+				fprintf(out, "  section file=%" PRIu64 " next=%" PRIu64 " logical=%" PRIu64
+					"..%" PRIu64 " payload=%" PRIu32 " crc=ok%s\n",
+					it.section.file_offset, it.section.file_end, it.section.logical_start,
+					it.section.logical_end, it.section.stored_len,
+					it.section.ahead ? " ahead=yes" : "");
 			break;
 		case CDC_ITEM_ENTRY:
 			entries++;
@@ -320,8 +329,17 @@ int cdc_dump_file(FILE *out, FILE *err, const char *path, const cdc_dump_opts *o
 	} else if (end.reason == CDC_END_TRUNCATED) {
 		fprintf(err, "cdctail: warning: %s\n", errstr);
 	}
-	fprintf(out, "  end reason=%s file=%" PRIu64 " logical=%" PRIu64 " entries=%lu errors=%lu\n",
+	fprintf(out, "  end reason=%s file=%" PRIu64 " logical=%" PRIu64 " entries=%lu errors=%lu",
 		cdc_end_reason_name(end.reason), end.file_offset, end.logical_offset, entries, errors);
+	if (opts->read_ahead) {
+		uint64_t counts[CDC_PENDING_KINDS], ahead;
+
+		cdc_segment_ahead_stats(seg, counts, &ahead);
+		fprintf(out, " ahead=%" PRIu64, ahead);
+		if (end.reason == CDC_END_AHEAD)
+			fprintf(out, " pending=%s", cdc_pending_name(end.pending));
+	}
+	fputc('\n', out);
 	stats->entries += entries;
 	stats->errors += errors;
 	if (errors && rc == 0)

@@ -2,6 +2,7 @@
 #include "metrics.h"
 #include "err.h"
 #include "fsmove.h"
+#include "segment.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +21,7 @@ struct cdc_metrics {
 	pthread_mutex_t lock;
 	uint64_t counter[CDC_M_NCOUNTERS], gauge[CDC_M_NGAUGES], acked;
 	int64_t newest_acked_ts;
+	uint64_t ahead_entries, ahead_stops[CDC_PENDING_KINDS];
 	series *s;
 	size_t n, cap;
 };
@@ -175,6 +177,17 @@ void cdc_metrics_seed_newest_acked_ts(cdc_metrics *m, int64_t ts)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void cdc_metrics_set_read_ahead(cdc_metrics *m, uint64_t entries, const uint64_t *stops, int nstops)
+{
+	int k;
+
+	pthread_mutex_lock(&m->lock);
+	m->ahead_entries = entries;
+	for (k = 0; k < nstops && k < CDC_PENDING_KINDS; k++)
+		m->ahead_stops[k] = stops[k];
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* HELP and TYPE lines of one metric. */
 static void head(cdc_buf *b, const char *name, const char *help, const char *type)
 {
@@ -213,6 +226,14 @@ int cdc_metrics_render(cdc_metrics *m, int64_t now_us, cdc_buf *b)
 		head(b, gauges[i].name, gauges[i].help, "gauge");
 		cdc_buf_printf(b, "%s %" PRIu64 "\n", gauges[i].name, m->gauge[i]);
 	}
+	head(b, "cdctail_read_ahead_entries_total", "Entries read before the commitlog sync that covers them.",
+	     "counter");
+	cdc_buf_printf(b, "cdctail_read_ahead_entries_total %" PRIu64 "\n", m->ahead_entries);
+	head(b, "cdctail_read_ahead_stops_total", "Times reading ahead stopped at an entry not complete yet, by "
+	     "what it looked like (empty, size, body, past-eof, sealed).", "counter");
+	for (i = 1; i < CDC_PENDING_KINDS; i++)
+		cdc_buf_printf(b, "cdctail_read_ahead_stops_total{state=\"%s\"} %" PRIu64 "\n",
+			       cdc_pending_name((cdc_pending)i), m->ahead_stops[i]);
 	/* unknown until an event was acknowledged (now or before a restart, from
 	 * the checkpoint): no series rather than a reassuring 0 */
 	if (m->newest_acked_ts) {

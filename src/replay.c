@@ -379,11 +379,18 @@ int cdc_replay(const cdc_replay_opts *o, char *const *paths, int npaths, cdc_rep
 	sink.out = o->out;
 	sink.ev = ev;
 	sink.o = o;
+	/* bounded as `run` is: reading waits while this much is unacknowledged,
+	 * instead of librdkafka's queue growing as fast as decoding runs */
 	if (o->kafka_props &&
-	    cdc_sink_kafka_new(&sink.kafka, o->kafka_props, 100000, on_delivery, &sink, errstr, errlen) != 0) {
+	    cdc_sink_kafka_new(&sink.kafka, o->kafka_props,
+			       o->max_in_flight ? o->max_in_flight : CDC_REPLAY_MAX_IN_FLIGHT, on_delivery, &sink,
+			       errstr, errlen) != 0) {
 		rc = -1;
 		goto out;
 	}
+	if (sink.kafka)
+		cdc_sink_set_max_bytes(sink.kafka, o->max_in_flight_bytes ? o->max_in_flight_bytes
+									  : CDC_REPLAY_MAX_IN_FLIGHT_BYTES);
 	if (ev && o->trigger_format)
 		cdc_eventer_set_format(ev, CDC_EVENT_TRIGGER);
 	if (!dec || !ev || !unknown || !track || collect(&l, paths, npaths, &st->faults) != 0) {

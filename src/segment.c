@@ -27,6 +27,9 @@
 #define COMPRESSED_HEADER 12    /* marker + uncompressed length */
 #define MIN_MUTATION_SIZE 10    /* CommitLogReader rejects smaller sizes */
 #define MAX_SECTION (256u << 20) /* larger than any commitlog_segment_size in use */
+#define MIB (1u << 20)          /* commitlog_segment_size is a whole number of MiB */
+#define RELEASE_STEP (4u << 20) /* mapped pages behind the reader are given back
+				 * in steps of this (segment.h: memory) */
 
 /* A stored CRC that differs from the computed one. Fuzz builds (and only
  * they: see segment.h) can ignore mismatches, to reach what lies behind. */
@@ -63,6 +66,15 @@ struct cdc_segment {
 
 	int done;
 	cdc_segment_end end;
+
+	uint64_t released;          /* file offset below which pages were given back */
+
+	/* read-ahead */
+	int read_ahead;
+	size_t ahead_len;           /* file size when it was turned on */
+	uint64_t pending_count[CDC_PENDING_KINDS], entries_ahead;
+	uint64_t last_pending_pos;  /* where the last CDC_END_AHEAD stop was counted */
+	cdc_pending last_pending;
 };
 
 static uint32_t be32(const uint8_t *p)
@@ -104,6 +116,21 @@ const char *cdc_end_reason_name(cdc_end_reason r)
 	case CDC_END_PADDING: return "zero-padding";
 	case CDC_END_TRUNCATED: return "truncated";
 	case CDC_END_ERROR: return "error";
+	case CDC_END_AHEAD: return "ahead-pending";
+	}
+	return "?";
+}
+
+const char *cdc_pending_name(cdc_pending p)
+{
+	switch (p) {
+	case CDC_PENDING_NONE: return "none";
+	case CDC_PENDING_EMPTY: return "empty";
+	case CDC_PENDING_SIZE: return "size";
+	case CDC_PENDING_BODY: return "body";
+	case CDC_PENDING_PAST_EOF: return "past-eof";
+	case CDC_PENDING_SEALED: return "sealed";
+	case CDC_PENDING_KINDS: break;
 	}
 	return "?";
 }
@@ -332,6 +359,8 @@ static int map_file(cdc_segment *s, char *errstr, size_t errlen)
 		return cdc_error(errstr, errlen, "%s: not a regular file", s->path);
 	if (s->mapped && (size_t)st.st_size == s->len)
 		return 0;
+	if (s->mapped && s->read_ahead && (size_t)st.st_size != s->ahead_len)
+		s->read_ahead = 0; /* a memory-mapped segment never changes size */
 	if (s->mapped) {
 		munmap((void *)s->map, s->len);
 		s->mapped = 0;
@@ -418,6 +447,55 @@ void cdc_segment_set_limit(cdc_segment *s, uint64_t logical_limit)
 	s->limit = logical_limit;
 }
 
+uint64_t cdc_segment_limit(const cdc_segment *s)
+{
+	return s->limit;
+}
+
+cdc_ahead_refusal cdc_segment_set_read_ahead(cdc_segment *s, int on, char *errstr, size_t errlen)
+{
+	if (!on) {
+		s->read_ahead = 0;
+		return CDC_AHEAD_OK;
+	}
+	if (s->desc.encrypted) {
+		cdc_error(errstr, errlen, "%s: encrypted commitlog: Cassandra writes it to the file at sync only",
+			  s->path);
+		return CDC_AHEAD_ENCRYPTED;
+	}
+	if (s->desc.compression != CDC_COMPRESSION_NONE) {
+		cdc_error(errstr, errlen, "%s: compressed commitlog (%s): Cassandra writes it to the file at sync only",
+			  s->path, s->desc.compression_class ? s->desc.compression_class : "?");
+		return CDC_AHEAD_COMPRESSED;
+	}
+	if (s->len == 0 || s->len % MIB != 0) {
+		cdc_error(errstr, errlen,
+			  "%s: %zu bytes, not a whole number of MiB: not a memory-mapped segment (commitlog_disk_access_mode direct?); Cassandra writes it to the file at sync only",
+			  s->path, s->len);
+		return CDC_AHEAD_NOT_MAPPED;
+	}
+	s->read_ahead = 1;
+	s->ahead_len = s->len;
+	return CDC_AHEAD_OK;
+}
+
+int cdc_segment_read_ahead(const cdc_segment *s)
+{
+	return s->read_ahead;
+}
+
+void cdc_segment_ahead_stats(const cdc_segment *s, uint64_t counts[CDC_PENDING_KINDS], uint64_t *entries_ahead)
+{
+	memcpy(counts, s->pending_count, sizeof(s->pending_count));
+	*entries_ahead = s->entries_ahead;
+}
+
+/* Whether a section ending at logical_end lies (partly) past the limit. */
+static int past_limit(const cdc_segment *s, uint64_t logical_end)
+{
+	return s->limit != CDC_NO_LIMIT && logical_end > s->limit;
+}
+
 cdc_segment_end cdc_segment_end_state(const cdc_segment *s)
 {
 	return s->end;
@@ -448,6 +526,25 @@ static int fail(cdc_segment *s, uint64_t file_off, uint64_t logical_off)
 {
 	stop(s, CDC_END_ERROR, file_off, logical_off);
 	return -1;
+}
+
+/* Stops inside the current section, keeping the position: the next call
+ * after cdc_segment_refresh() goes on from there. Counts a read-ahead stop
+ * once per position and state. Returns 0. */
+static int pause_at(cdc_segment *s, cdc_end_reason r, cdc_pending why)
+{
+	s->done = 1;
+	memset(&s->end, 0, sizeof(s->end));
+	s->end.reason = r;
+	s->end.file_offset = s->pos; /* uncompressed: logical == file */
+	s->end.logical_offset = s->pos;
+	s->end.pending = why;
+	if (why != CDC_PENDING_NONE && (why != s->last_pending || s->pos != s->last_pending_pos)) {
+		s->pending_count[why]++;
+		s->last_pending = why;
+		s->last_pending_pos = s->pos;
+	}
+	return 0;
 }
 
 /* Inflates a compressed section payload into s->zbuf; exactly ulen bytes. */
@@ -551,6 +648,133 @@ static int inflate_section(cdc_segment *s, const uint8_t *src, size_t slen, uint
 	return 0;
 }
 
+/* The marker at file offset `off`, if it is written and usable: 1 and *next. */
+static int marker_written(const cdc_segment *s, uint64_t off, uint32_t *next)
+{
+	const uint8_t *p = s->map + off;
+	uint32_t n = be32(p);
+
+	if (CRC_BAD(be32(p + 4), marker_crc(s->desc.id, (uint32_t)off)))
+		return 0;
+	if (n & 0x80000000u || n < off + CDC_SYNC_MARKER_SIZE || n > s->len)
+		return 0;
+	*next = n;
+	return 1;
+}
+
+/* Read-ahead, uncompressed: opens the section whose marker at `off` lies at
+ * or past the limit. A marker that is written and usable opens a sealed
+ * section (its entries are all written: Cassandra writes the marker after
+ * waiting for them); any other (zero, or being written: `next` lands before
+ * the CRC) opens the open section, bounded by the end of the file.
+ * Returns 1 with a section item. */
+static int open_ahead(cdc_segment *s, cdc_item *item, uint64_t off)
+{
+	uint32_t next;
+
+	memset(item, 0, sizeof(*item));
+	item->kind = CDC_ITEM_SECTION;
+	item->section.file_offset = off;
+	item->section.logical_start = off + CDC_SYNC_MARKER_SIZE;
+	item->section.ahead = 1;
+	if (marker_written(s, off, &next)) {
+		item->section.file_end = next;
+		item->section.logical_end = next;
+		item->section.crc = be32(s->map + off + 4);
+	} else {
+		item->section.open = 1;
+		item->section.logical_end = s->len;
+	}
+	s->cur = item->section;
+	s->sec = s->map + off + CDC_SYNC_MARKER_SIZE;
+	s->pos = item->section.logical_start;
+	s->in_section = 1;
+	return 1;
+}
+
+/* The open section's marker has been written since: the section gets its
+ * bounds. Returns 1 sealed, 0 still open, -1 (fatal, errstr) when entries
+ * already returned lie past the marker's `next`. */
+static int seal(cdc_segment *s, char *errstr, size_t errlen)
+{
+	uint32_t next;
+
+	if (!marker_written(s, s->cur.file_offset, &next))
+		return 0;
+	if (s->pos > next) {
+		cdc_error(errstr, errlen,
+			  "%s: offset %" PRIu64 ": sync marker written with next %" PRIu32 ", before entries already read ahead up to %" PRIu64,
+			  s->path, s->cur.file_offset, next, s->pos);
+		return fail(s, s->cur.file_offset, s->cur.file_offset);
+	}
+	s->cur.open = 0;
+	s->cur.file_end = next;
+	s->cur.logical_end = next;
+	s->cur.crc = be32(s->map + s->cur.file_offset + 4);
+	return 1;
+}
+
+/* Read-ahead: the entry at s->pos in a section the limit does not cover.
+ * Returns 1 with a complete entry (both CRCs good), 3 when a sealed section
+ * is exhausted, 6 when the open section was just sealed (read on), 0 when
+ * the entry is not complete yet (paused there, nothing skipped), -1 fatal. */
+static int read_ahead_entry(cdc_segment *s, cdc_item *item, char *errstr, size_t errlen)
+{
+	uint64_t at = s->pos, end = s->cur.open ? s->len : s->cur.logical_end;
+	const uint8_t *p = s->map + at;
+	uint32_t size, c;
+	cdc_pending why;
+	int r;
+
+	if (!s->cur.open && at >= end)
+		return 3;
+	if (at > end || end - at < 8) {
+		why = end - at >= 4 && be32(p) == 0 ? CDC_PENDING_EMPTY : CDC_PENDING_PAST_EOF;
+		goto wait;
+	}
+	size = be32(p);
+	c = crc_int(0, size);
+	if (size == 0) {
+		why = CDC_PENDING_EMPTY;
+		goto wait;
+	}
+	if (size < MIN_MUTATION_SIZE || size > INT32_MAX || CRC_BAD(be32(p + 4), c)) {
+		why = CDC_PENDING_SIZE;
+		goto wait;
+	}
+	if ((uint64_t)size + CDC_ENTRY_OVERHEAD > end - at) {
+		why = CDC_PENDING_PAST_EOF;
+		goto wait;
+	}
+	memset(item, 0, sizeof(*item));
+	item->entry.size_crc = item->entry.computed_size_crc = c;
+	c = libdeflate_crc32(c, p + 8, size);
+	if (CRC_BAD(be32(p + 8 + size), c)) {
+		why = CDC_PENDING_BODY;
+		goto wait;
+	}
+	item->kind = CDC_ITEM_ENTRY;
+	item->entry.offset = at;
+	item->entry.end = at + size + CDC_ENTRY_OVERHEAD;
+	item->entry.section_offset = s->cur.file_offset;
+	item->entry.size = size;
+	item->entry.crc = item->entry.computed_crc = c;
+	item->entry.body = p + 8;
+	item->entry.ahead = 1;
+	s->pos = item->entry.end;
+	s->entries_ahead++;
+	return 1;
+wait:
+	if (s->cur.open) {
+		r = seal(s, errstr, errlen);
+		if (r != 0)
+			return r < 0 ? -1 : 6;
+	} else {
+		why = CDC_PENDING_SEALED; /* judged once the limit covers it */
+	}
+	return pause_at(s, CDC_END_AHEAD, why);
+}
+
 /* Reads the sync marker at s->marker. Returns 1 with a section item, 0 at the
  * end of the data, -1 on an unrecoverable fault, 2 for a recoverable fault in
  * the section (item is an error, reading goes on with the next marker). */
@@ -563,8 +787,11 @@ static int open_section(cdc_segment *s, cdc_item *item, char *errstr, size_t err
 
 	if (s->len < CDC_SYNC_MARKER_SIZE || off > s->len - CDC_SYNC_MARKER_SIZE)
 		return stop(s, CDC_END_EOF, off, s->lmarker);
-	if (s->limit != CDC_NO_LIMIT && s->lmarker >= s->limit)
-		return stop(s, CDC_END_LIMIT, off, s->lmarker);
+	if (s->limit != CDC_NO_LIMIT && s->lmarker >= s->limit) {
+		if (!s->read_ahead)
+			return stop(s, CDC_END_LIMIT, off, s->lmarker);
+		return open_ahead(s, item, off);
+	}
 	p = s->map + off;
 	next = be32(p);
 	stored = be32(p + 4);
@@ -641,8 +868,11 @@ static int open_section(cdc_segment *s, cdc_item *item, char *errstr, size_t err
 		}
 		s->sec = s->zbuf;
 	}
-	if (s->limit != CDC_NO_LIMIT && item->section.logical_end > s->limit)
-		return stop(s, CDC_END_LIMIT, off, s->lmarker);
+	if (past_limit(s, item->section.logical_end)) {
+		if (!s->read_ahead)
+			return stop(s, CDC_END_LIMIT, off, s->lmarker);
+		item->section.ahead = 1;
+	}
 	item->kind = CDC_ITEM_SECTION;
 	s->cur = item->section;
 	s->pos = item->section.logical_start;
@@ -668,6 +898,19 @@ static int read_entry(cdc_segment *s, cdc_item *item, char *errstr, size_t errle
 	const char *why;
 	cdc_fault fault;
 
+	if (s->cur.ahead && (s->cur.open || past_limit(s, s->cur.logical_end))) {
+		if (s->read_ahead)
+			return read_ahead_entry(s, item, errstr, errlen);
+		/* read-ahead turned off inside a section the limit does not cover:
+		 * wait there for the marker, then for the limit */
+		if (s->cur.open) {
+			int r = seal(s, errstr, errlen);
+
+			if (r != 0)
+				return r < 0 ? -1 : 6;
+		}
+		return pause_at(s, s->cur.open ? CDC_END_MARKER : CDC_END_LIMIT, CDC_PENDING_NONE);
+	}
 	if (s->pos >= s->cur.logical_end)
 		return 3; /* also an empty compressed section, whose s->sec is NULL */
 	p = s->sec + (s->pos - s->cur.logical_start);
@@ -735,6 +978,28 @@ skip_section:
 	return 2;
 }
 
+/* Gives the mapped pages behind the reader back (MADV_DONTNEED: the file's
+ * pages stay in the page cache, only this process's RSS shrinks; reading
+ * them again faults them back in), once they reach RELEASE_STEP. Everything
+ * before the current section (compressed) or entry (uncompressed) is behind:
+ * no body handed out earlier may be used after this call. */
+static void release_behind(cdc_segment *s)
+{
+	uint64_t at = !s->in_section ? s->marker
+		      : s->desc.compression == CDC_COMPRESSION_NONE ? s->pos : s->cur.file_offset;
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t upto;
+
+	if (!s->mapped || page <= 0 || at < s->released + RELEASE_STEP)
+		return;
+	upto = at & ~((uint64_t)page - 1);
+	if (upto > s->len)
+		upto = s->len & ~((uint64_t)page - 1);
+	if (upto > s->released &&
+	    madvise((void *)(s->map + s->released), (size_t)(upto - s->released), MADV_DONTNEED) == 0)
+		s->released = upto;
+}
+
 int cdc_segment_next(cdc_segment *s, cdc_item *item, char *errstr, size_t errlen)
 {
 	int r;
@@ -749,6 +1014,7 @@ int cdc_segment_next(cdc_segment *s, cdc_item *item, char *errstr, size_t errlen
 			  s->path);
 		return fail(s, 14, 0);
 	}
+	release_behind(s);
 	for (;;) {
 		if (s->in_section) {
 			r = read_entry(s, item, errstr, errlen);
@@ -756,6 +1022,8 @@ int cdc_segment_next(cdc_segment *s, cdc_item *item, char *errstr, size_t errlen
 				close_section(s);
 				continue;
 			}
+			if (r == 6)
+				continue; /* read-ahead: the open section got its marker */
 		} else {
 			r = open_section(s, item, errstr, errlen);
 		}
@@ -777,6 +1045,7 @@ int cdc_segment_refresh(cdc_segment *s, char *errstr, size_t errlen)
 		case CDC_END_EOF:
 		case CDC_END_LIMIT:
 		case CDC_END_TRUNCATED:
+		case CDC_END_AHEAD:
 			s->done = 0;
 			s->end.reason = CDC_END_NONE;
 			break;

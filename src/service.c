@@ -55,6 +55,8 @@ typedef struct seg_state {
 	int completed;           /* its idx said COMPLETED (or 3.x: whole file) */
 	cdc_raw_idxless idxless; /* 4.0+ without _cdc.idx: NO_CDC_DATA or
 				  * DISCARDED once decided (cdcraw.h) */
+	uint64_t synced;         /* what _cdc.idx covers: read ahead or not, the
+				  * checkpoint never goes past it */
 } seg_state;
 
 /* The entry whose events are in the outbox. */
@@ -100,6 +102,8 @@ typedef struct service {
 	cdc_raw_witness witness; /* for the idx-less segment waited for */
 	int64_t next_cp, next_scan, next_metrics, next_wd, wd_ms;
 	unsigned long overflows; /* inotify overflows already counted */
+	uint64_t ahead_entries, ahead_stops[CDC_PENDING_KINDS]; /* of segments closed */
+	int ahead_told[4];       /* "read-ahead off" said, by reason */
 } service;
 
 static seg_state *find_seg(service *sv, int64_t id)
@@ -290,6 +294,32 @@ static void mark_bad(service *sv, seg_state *g, const char *why)
 
 /* ---- a segment: open, index, read ---- */
 
+/* Turns read-ahead on for a segment just opened; says once per reason why
+ * it cannot be (docs/run.md, "Read-ahead"). */
+static void start_read_ahead(service *sv, seg_state *g)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	cdc_ahead_refusal why = cdc_segment_set_read_ahead(g->seg, 1, errstr, sizeof(errstr));
+
+	if (why != CDC_AHEAD_OK && (size_t)why < sizeof(sv->ahead_told) / sizeof(sv->ahead_told[0]) &&
+	    !sv->ahead_told[why]++)
+		cdc_log(CDC_LOG_INFO, "read-ahead off: %s; events wait for Cassandra's commitlog sync (_cdc.idx)", errstr);
+}
+
+/* Adds a segment's read-ahead counters to the service's before it is closed. */
+static void count_read_ahead(service *sv, const cdc_segment *seg)
+{
+	uint64_t c[CDC_PENDING_KINDS], e;
+	int k;
+
+	if (!seg)
+		return;
+	cdc_segment_ahead_stats(seg, c, &e);
+	for (k = 0; k < CDC_PENDING_KINDS; k++)
+		sv->ahead_stops[k] += c[k];
+	sv->ahead_entries += e;
+}
+
 /* Opens the segment for reading from its checkpoint position. 0 open, 1 not
  * readable yet (retry later), -1 not to be read (bad: quarantined when
  * released; or gone). */
@@ -324,6 +354,9 @@ static int open_seg(service *sv, seg_state *g)
 	d = cdc_segment_descriptor(g->seg);
 	g->messaging_version = d->messaging_version;
 	g->cl_version = d->version;
+	g->synced = 0;
+	if (sv->s.read_ahead && !cdc_raw_whole_at_discard(d->version))
+		start_read_ahead(sv, g);
 	cdc_checkpoint_get(sv->cp, g->file.id, &pos, &finished);
 	g->ack = cdc_acktrack_new(g->file.id, pos);
 	if (!g->ack) {
@@ -383,7 +416,7 @@ static int apply_index(service *sv, seg_state *g, uint64_t *limit)
 		return 0;
 	if (g->idxless == CDC_RAW_DISCARDED || (!g->file.has_idx && cdc_raw_whole_at_discard(g->cl_version))) {
 		g->completed = 1;
-		*limit = CDC_NO_LIMIT;
+		*limit = g->synced = CDC_NO_LIMIT;
 		return 0;
 	}
 	if (!g->file.has_idx) {
@@ -395,7 +428,7 @@ static int apply_index(service *sv, seg_state *g, uint64_t *limit)
 			return 0;
 		case CDC_RAW_DISCARDED:
 			g->completed = 1;
-			*limit = CDC_NO_LIMIT;
+			*limit = g->synced = CDC_NO_LIMIT;
 			return 0;
 		default:
 			return 0;
@@ -403,12 +436,15 @@ static int apply_index(service *sv, seg_state *g, uint64_t *limit)
 	}
 	if (cdc_index_read_ex(g->file.idx_path, CDC_OPEN_NOFOLLOW, &idx, errstr, sizeof(errstr)) != 0)
 		return 0; /* being rewritten: next time */
-	if (idx.completed)
+	if (idx.completed) {
 		g->completed = 1;
+		if (g->seg)
+			cdc_segment_set_read_ahead(g->seg, 0, NULL, 0); /* the end is known: read to it */
+	}
 	if (*limit == CDC_NO_LIMIT || idx.offset > *limit) {
 		int grew = *limit != idx.offset;
 
-		*limit = idx.offset;
+		*limit = g->synced = idx.offset;
 		return grew;
 	}
 	return 0;
@@ -546,6 +582,16 @@ static int sync_outputs(service *sv)
 	return 0;
 }
 
+/* The position of a segment the checkpoint may hold: what Kafka
+ * acknowledged, but, while the segment is read, not past what _cdc.idx
+ * covers (entries read ahead of the sync are sent again after a crash). */
+static uint64_t synced_safe(const seg_state *g)
+{
+	uint64_t safe = cdc_acktrack_safe(g->ack);
+
+	return !g->read_done && safe > g->synced ? g->synced : safe;
+}
+
 /* The oldest position a restart or a re-read may start from: the safe
  * position of the oldest active segment (none: past everything). */
 static void resume_point(service *sv, int64_t *seg, uint64_t *off)
@@ -559,7 +605,7 @@ static void resume_point(service *sv, int64_t *seg, uint64_t *off)
 		return;
 	*seg = sv->segs[0]->file.id;
 	if (sv->segs[0]->ack)
-		*off = cdc_acktrack_safe(sv->segs[0]->ack);
+		*off = synced_safe(sv->segs[0]);
 	else if (cdc_checkpoint_get(sv->cp, *seg, &pos, &fin) == 0)
 		*off = pos;
 }
@@ -606,7 +652,7 @@ static int save_checkpoint(service *sv)
 
 	for (i = 0; i < sv->nsegs; i++)
 		if (sv->segs[i]->ack) {
-			uint64_t safe = cdc_acktrack_safe(sv->segs[i]->ack), pos = 0;
+			uint64_t safe = synced_safe(sv->segs[i]), pos = 0;
 			int fin = 0;
 
 			if (cdc_checkpoint_get(sv->cp, sv->segs[i]->file.id, &pos, &fin) != 0 || safe > pos) {
@@ -693,10 +739,11 @@ static int release(service *sv, seg_state *g)
 	return 0;
 }
 
-static void free_seg(seg_state *g)
+static void free_seg(service *sv, seg_state *g)
 {
 	if (!g)
 		return;
+	count_read_ahead(sv, g->seg);
 	cdc_segment_destroy(g->seg);
 	cdc_acktrack_destroy(g->ack);
 	free(g);
@@ -813,7 +860,7 @@ static void rewind_all(service *sv)
 		cdc_log(CDC_LOG_WARN, "%s", errstr);
 	save_checkpoint(sv);
 	for (i = 0; i < sv->nsegs; i++)
-		free_seg(sv->segs[i]);
+		free_seg(sv, sv->segs[i]);
 	sv->nsegs = 0;
 	sv->reading_id = -1;
 	sv->limit = CDC_NO_LIMIT;
@@ -849,7 +896,7 @@ static void step_release(service *sv)
 			i++;
 			continue;
 		}
-		free_seg(g);
+		free_seg(sv, g);
 		memmove(sv->segs + i, sv->segs + i + 1, (--sv->nsegs - i) * sizeof(*sv->segs));
 		cdc_metrics_set(sv->m, CDC_G_SEGMENTS_PENDING, sv->nsegs);
 		sv->worked = 1;
@@ -900,6 +947,7 @@ static void step_read(service *sv)
 		if (g->seg && !g->bad && !g->idxless)
 			cdc_log(CDC_LOG_INFO, "%s: read to the end (%" PRIu64 ")", g->file.path,
 				cdc_segment_end_state(g->seg).logical_offset);
+		count_read_ahead(sv, g->seg);
 		cdc_segment_destroy(g->seg);
 		g->seg = NULL;
 		sv->reading_id = -1;
@@ -944,6 +992,20 @@ static void count_overflows(service *sv)
 	sv->overflows = o;
 }
 
+/* The read-ahead counters: the closed segments' and the one being read. */
+static void publish_read_ahead(service *sv)
+{
+	uint64_t c[CDC_PENDING_KINDS] = { 0 }, e = 0;
+	seg_state *g = sv->reading_id >= 0 ? find_seg(sv, sv->reading_id) : NULL;
+	int k;
+
+	if (g && g->seg)
+		cdc_segment_ahead_stats(g->seg, c, &e);
+	for (k = 0; k < CDC_PENDING_KINDS; k++)
+		c[k] += sv->ahead_stops[k];
+	cdc_metrics_set_read_ahead(sv->m, e + sv->ahead_entries, c, CDC_PENDING_KINDS);
+}
+
 /* Writes the metrics text file when configured. */
 static void write_metrics(service *sv)
 {
@@ -952,6 +1014,7 @@ static void write_metrics(service *sv)
 	if (!sv->s.metrics_file)
 		return;
 	count_overflows(sv);
+	publish_read_ahead(sv);
 	cdc_metrics_set(sv->m, CDC_G_IN_FLIGHT, sv->sink ? cdc_sink_in_flight(sv->sink) : 0);
 	if (cdc_metrics_write_textfile(sv->m, sv->s.metrics_file, wall_us(), errstr, sizeof(errstr)) != 0)
 		cdc_log(CDC_LOG_WARN, "%s", errstr);
@@ -977,6 +1040,14 @@ static void step_timers(service *sv)
 	}
 }
 
+/* Whether the segment being read is read ahead of its sync. */
+static int reading_ahead(service *sv)
+{
+	seg_state *g = sv->reading_id >= 0 ? find_seg(sv, sv->reading_id) : NULL;
+
+	return g && g->seg && cdc_segment_read_ahead(g->seg);
+}
+
 /* Sleeps until the next duty, a change in cdc_raw, or (with messages in
  * flight) 100 ms for their reports; not at all when this turn did work. */
 static void step_wait(service *sv)
@@ -992,6 +1063,8 @@ static void step_wait(service *sv)
 		wait = 100;
 	if (wait > 20 && (cdc_ingest_busy(sv->ig) || sv->rewind))
 		wait = 20; /* a refresh to take, or a re-read to start */
+	if (wait > sv->s.read_ahead_ms && reading_ahead(sv))
+		wait = sv->s.read_ahead_ms; /* stores through a mapping wake no inotify: look */
 	if (wait > 0 && cdc_watch_wait(sv->watch, (int)wait) == 1)
 		sv->next_scan = 0; /* something changed: rescan now */
 }
@@ -1138,6 +1211,10 @@ static int start_pipeline(service *sv)
 		cdc_log(CDC_LOG_ERR, "%s", errstr);
 		return -1;
 	}
+	if (sv->s.kafka)
+		cdc_sink_set_max_bytes(sv->sink, (size_t)sv->s.max_in_flight_bytes);
+	if (sv->s.read_ahead)
+		cdc_log(CDC_LOG_INFO, "read-ahead on (read_ahead_interval %lld ms)", sv->s.read_ahead_ms);
 	cdc_log(CDC_LOG_INFO, "tailing %s into %s (schema %s, state %s)", sv->s.cdc_raw,
 		sv->s.kafka ? cdc_config_get(sv->config, "kafka.bootstrap.servers", "?") : sv->s.output, sv->s.schema,
 		sv->s.state_dir);
@@ -1207,7 +1284,7 @@ static void close_service(service *sv)
 	cdc_sink_destroy(sv->sink);
 	sv->sink = NULL;
 	for (i = 0; i < sv->nsegs; i++)
-		free_seg(sv->segs[i]);
+		free_seg(sv, sv->segs[i]);
 	free(sv->segs);
 	cdc_ingest_destroy(sv->ig);
 	cdc_schema_src_destroy(sv->src);

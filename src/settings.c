@@ -13,7 +13,7 @@ const char *const cdc_settings_keys[] = {
 	"archive_dir", "quarantine_dir", "delete_consumed", "shutdown_timeout", "log_file",
 	"orphan_timeout", "allow_unsafe_kafka", "schema_refresh_interval", "cassandra.tls", "cassandra.tls.ca_file",
 	"cassandra.tls.cert_file", "cassandra.tls.key_file", "cassandra.tls.server_name", "cassandra.tls.verify_host",
-	NULL,
+	"read_ahead", "read_ahead_interval", "max_in_flight_bytes", NULL,
 };
 
 /* A true/false key into *out (def when unset): 0, or -1 with errstr. */
@@ -75,6 +75,9 @@ int cdc_settings_load(cdc_settings *s, const cdc_config *c, char *errstr, size_t
 	else if (strcmp(fmt, "cdctail") != 0)
 		return cdc_error(errstr, errlen, "format = %s: cdctail or trigger", fmt);
 	if (get_bool(c, "delete_consumed", 1, &s->delete_consumed, errstr, errlen) ||
+	    get_bool(c, "read_ahead", 1, &s->read_ahead, errstr, errlen) ||
+	    cdc_config_get_num(c, "read_ahead_interval", 10, 1, &s->read_ahead_ms, errstr, errlen) ||
+	    cdc_config_get_num(c, "max_in_flight_bytes", 16LL << 20, 0, &s->max_in_flight_bytes, errstr, errlen) ||
 	    cdc_config_get_num(c, "cassandra.port", 9042, 0, &s->port, errstr, errlen) ||
 	    cdc_config_get_num(c, "max_in_flight", 10000, 0, &s->max_in_flight, errstr, errlen) ||
 	    cdc_config_get_num(c, "checkpoint_interval", 1000, 1, &s->checkpoint_ms, errstr, errlen) ||
@@ -89,6 +92,10 @@ int cdc_settings_load(cdc_settings *s, const cdc_config *c, char *errstr, size_t
 		s->max_in_flight = 1;
 	if (s->checkpoint_ms < 10)
 		s->checkpoint_ms = 10;
+	if (s->read_ahead_ms < 1)
+		s->read_ahead_ms = 1;
+	if (s->max_in_flight_bytes < 1)
+		s->max_in_flight_bytes = 1;
 	s->nprops = cdc_config_kafka_props(c, s->props, sizeof(s->props) / sizeof(s->props[0]));
 	if (s->nprops < 0)
 		return cdc_error(errstr, errlen, "too many kafka.* properties");

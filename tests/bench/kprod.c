@@ -2,7 +2,7 @@
  * given set of messages, with nothing else to do. Reads "topic\tkey\tvalue"
  * lines (the messages cdctail produced for the same segments), keeps them in
  * memory, then produces them all with the same properties cdctail uses
- * (idempotent, acks=all, plus -X k=v) and waits for every delivery report.
+ * (idempotent, acks=all, Nagle off, plus -X k=v) and waits for every delivery report.
  * Prints messages/s and MB/s of the produce-to-last-ack interval. */
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -82,6 +82,7 @@ int main(int argc, char **argv)
 	rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof(err));
 	rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err));
 	rd_kafka_conf_set(conf, "acks", "all", err, sizeof(err));
+	rd_kafka_conf_set(conf, "socket.nagle.disable", "true", err, sizeof(err)); /* as cdctail sets it */
 	for (a = 3; a + 1 < argc; a += 2) {
 		char *eq = strchr(argv[a + 1], '=');
 

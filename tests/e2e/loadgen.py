@@ -247,7 +247,7 @@ def run_probe(s, a, out):
     import uuid
     c = Consumer({"bootstrap.servers": a.bootstrap, "group.id": f"loadgen-probe-{uuid.uuid4()}",
                   "enable.auto.commit": False, "auto.offset.reset": "latest",
-                  "fetch.wait.max.ms": 10, "fetch.min.bytes": 1})
+                  "fetch.wait.max.ms": 10, "fetch.min.bytes": 1, "socket.nagle.disable": True})
     st = Statements(s, a.keyspace, a.table, a.ttl)
     rng = random.Random(a.seed)
     # the topic: wait until it exists (the first event creates it); when it
@@ -284,9 +284,12 @@ def run_probe(s, a, out):
 
     def consume():
         while not stop.is_set():
-            msgs = c.consume(num_messages=500, timeout=0.05)
+            # poll returns at the first message; consume(n, timeout) would wait
+            # the whole timeout for n messages, adding up to it to each arrival
+            first = c.poll(0.05)
             ready.set()
             now = time.monotonic()
+            msgs = ([first] + c.consume(num_messages=500, timeout=0)) if first is not None else []
             for m in msgs:
                 if m.error():
                     continue

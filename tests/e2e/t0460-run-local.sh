@@ -213,6 +213,9 @@ sed -e "s|^cdc_raw = .*|cdc_raw = $raw3|" -e "s|^state_dir = .*|state_dir = $TMP
     -e "s|^schema = .*|schema = $TMP/abc.json|" -e "s|^output = .*|output = $TMP/out3.jsonl|" \
     -e "s|^log_file = .*|log_file = $TMP/run3.log|" -e "s|^metrics.textfile = .*|metrics.textfile = $TMP/m3.prom|" \
     "$TMP/run.conf.good" >"$TMP/run3.conf"
+# the rules of the idx, as without read-ahead (A holds CDC entries, which a
+# real idx-less segment cannot: read ahead, they would be sent at once)
+echo "read_ahead = false" >>"$TMP/run3.conf"
 "$CDCTAIL" run --config "$TMP/run3.conf" 2>>"$TMP/stderr" &
 pid=$!
 sleep 1.5

@@ -19,10 +19,18 @@
  *             3.0 and 3.11 write in commitlog version 6), 11 (3.11's
  *             VERSION_3014, which no commitlog uses), 12 (4.0, 4.1), 13
  *             (5.0): a body of one version read as another must fail
- *             cleanly. */
+ *             cleanly;
+ *   bits 4-7  0xA: read-ahead (include/segment.h) on the segment copied into a
+ *             zero-filled 1 MiB buffer, as a pre-sized memory-mapped file:
+ *             first with the bytes from a cut (taken from the three bytes
+ *             before the limit's) zeroed, as if not written yet, then with
+ *             them written and a refresh, so that resuming at a pending entry
+ *             or an open section runs on arbitrary bytes. */
 #include <glob.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "err.h"
 #include "mutation.h"
@@ -35,6 +43,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static cdc_schema *schema;
 static cdc_decoder *dec;
+static uint8_t *live; /* the 1 MiB "file" of bit 4 */
+
+#define LIVE_SIZE (1u << 20)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -52,6 +63,51 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		globfree(&g);
 	}
 	dec = cdc_decoder_new(schema);
+	return 0;
+}
+
+/* Reads everything there is now: entries are peeked and decoded. */
+static int drain(cdc_segment *s, int mv, int n)
+{
+	char err[CDC_ERRSTR_SIZE];
+	cdc_mutation_head h;
+	cdc_mutation m;
+	cdc_item it;
+
+	while (cdc_segment_next(s, &it, err, sizeof(err)) == 1 && n++ < 200000) {
+		if (it.kind != CDC_ITEM_ENTRY)
+			continue;
+		cdc_mutation_peek(it.entry.body, it.entry.size, mv, &h, err, sizeof(err));
+		cdc_decode(dec, it.entry.body, it.entry.size, mv, &m, err, sizeof(err));
+	}
+	return n;
+}
+
+/* High nibble 0xA: read-ahead over the input as a live 1 MiB file, written in two
+ * steps. */
+static int read_ahead_run(const uint8_t *data, size_t size, uint8_t ctl, int mv)
+{
+	char err[CDC_ERRSTR_SIZE];
+	cdc_segment *s;
+	size_t cut = ((size_t)data[size - 4] << 16 | (size_t)data[size - 5] << 8 | data[size - 6]) % size;
+	int n;
+
+	if (!live && !(live = calloc(1, LIVE_SIZE)))
+		return 0;
+	memset(live, 0, LIVE_SIZE);
+	memcpy(live, data, cut);
+	if (cdc_segment_open_mem(&s, "fuzz", live, LIVE_SIZE, err, sizeof(err)) != 0)
+		return 0;
+	cdc_segment_set_limit(s, (ctl & 1) ? ((uint64_t)data[size - 2] << 8 | data[size - 3]) : 0);
+	cdc_segment_set_read_ahead(s, 1, err, sizeof(err));
+	n = drain(s, mv, 0);
+	memcpy(live + cut, data + cut, size - cut);
+	cdc_segment_refresh(s, err, sizeof(err));
+	n = drain(s, mv, n);
+	cdc_segment_set_limit(s, CDC_NO_LIMIT);
+	cdc_segment_refresh(s, err, sizeof(err));
+	drain(s, mv, n);
+	cdc_segment_destroy(s);
 	return 0;
 }
 
@@ -73,6 +129,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cdc_fuzz_ignore_crc = (ctl >> 1) & 1;
 #endif
 	cdc_index_parse((const char *)data, size < 64 ? size : 64, &ix, "fuzz_cdc.idx", err, sizeof(err));
+	if ((ctl >> 4) == 0xA && size > 32 && size <= LIVE_SIZE)
+		return read_ahead_run(data, size, ctl, mv);
 	if (cdc_segment_open_mem(&s, "fuzz", data, size, err, sizeof(err)) != 0)
 		return 0;
 	if (size > 32 && (ctl & 1))

@@ -11,6 +11,12 @@ sections). Uncompressed seeds end as a pre-sized file does: an all-zero
 marker, then zeros, whose last byte is the fuzz target's control byte (bits 2-3:
 the messaging version of the seed's own version; tests/fuzz/fuzz_segment.c).
 
+The ahead-* seeds are for read-ahead (control byte's high nibble 0xA): the last
+kept section's marker is zeroed, as the open section of a live segment is,
+a limit (two bytes before the control byte) at the first section's end and
+a cut (three bytes before the limit) in the middle of the open section, so
+the first pass meets the open section half written.
+
 No fixture holds a compressed version-8 segment (5.0 writes version 8 only with
 storage_compatibility_mode: NONE, and the fixture of that mode is uncompressed),
 so v8-deflate re-frames the first sections of fixtures/5.0/seed-v8 (real
@@ -91,6 +97,25 @@ seeds = {
     'v8-none-5.0-seed-v8': cut(one('5.0/seed-v8')),
     'v8-deflate-rewrapped-5.0-seed-v8': rewrap_deflate(one('5.0/seed-v8')),
 }
+def ahead(path):
+    data = open(path, 'rb').read()
+    version, _, hl, compressed, secs = sections(data)
+    assert not compressed
+    keep = [s for i, s in enumerate(secs) if i < 3 or s[1] <= MAX]
+    end = keep[-1][1]
+    seed = bytearray(data[:end])
+    seed[keep[-1][0]:keep[-1][0] + 8] = bytes(8)  # the open section's marker
+    limit = keep[0][1]
+    cutat = (keep[-1][0] + end) // 2
+    assert limit < 65536 and cutat < 1 << 24
+    seed += bytes(10) + bytes([cutat & 255, (cutat >> 8) & 255, cutat >> 16])
+    seed += bytes([limit & 255, limit >> 8, 0xA0 | CTL_VERSION[version] | 1])
+    return bytes(seed), len(keep)
+
+
+seeds['ahead-v7-4.1-types'] = ahead(one('4.1/types'))
+seeds['ahead-v7-5.0-seed'] = ahead(one('5.0/seed'))
+seeds['ahead-v8-5.0-seed-v8'] = ahead(one('5.0/seed-v8'))
 for name, (seed, n) in seeds.items():
     open(f'{OUT}/{name}', 'wb').write(seed)
     print(f'{OUT}/{name}: {len(seed)} bytes, {n} sections')

@@ -96,6 +96,44 @@ static void test_mock_all_delivered(void **state)
 	free(r);
 }
 
+/* A bound on bytes in flight: produce refuses a message that would pass it
+ * (unless nothing is in flight), the count goes back to 0 with the reports,
+ * and every message is still delivered once. */
+static void test_mock_bytes_bound(void **state)
+{
+	static const char *props[] = { "test.mock.num.brokers=1", "linger.ms=5", NULL };
+	char err[CDC_ERRSTR_SIZE], big[3000];
+	reports *r = calloc(1, sizeof(*r));
+	cdc_msg_tag tag = { .segment_id = 42, .seq = 0 };
+	cdc_sink *s;
+	int full = 0;
+
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(cdc_sink_kafka_new(&s, props, 100000, on_report, r, err, sizeof(err)), 0);
+	cdc_sink_set_max_bytes(s, 1000);
+	/* larger than the bound, alone: accepted */
+	assert_int_equal(cdc_sink_produce(s, "cdctail.test", "k", 1, big, sizeof(big), &tag, err, sizeof(err)), 0);
+	assert_int_equal((int)cdc_sink_bytes_in_flight(s), (int)sizeof(big) + 1);
+	tag.seq = 1;
+	assert_int_equal(cdc_sink_produce(s, "cdctail.test", "k", 1, "{}", 2, &tag, err, sizeof(err)), CDC_SINK_FULL);
+	assert_int_equal(cdc_sink_flush(s, 30000, err, sizeof(err)), 0);
+	assert_int_equal((int)cdc_sink_bytes_in_flight(s), 0);
+	assert_int_equal(cdc_sink_produce(s, "cdctail.test", "k", 1, "{}", 2, &tag, err, sizeof(err)), 0);
+	assert_int_equal(cdc_sink_flush(s, 30000, err, sizeof(err)), 0);
+	/* the N messages of about 12 bytes each: at most ~80 in flight at once */
+	memset(r, 0, sizeof(*r));
+	produce_all(s, &full);
+	assert_true(full > 0);
+	assert_true(cdc_sink_bytes_in_flight(s) <= 1000);
+	assert_int_equal(cdc_sink_flush(s, 30000, err, sizeof(err)), 0);
+	assert_int_equal(count(r->ok), N);
+	assert_int_equal(r->dup, 0);
+	assert_int_equal((int)cdc_sink_bytes_in_flight(s), 0);
+	cdc_sink_destroy(s);
+	free(r);
+}
+
 /* Retriable broker errors: the idempotent producer retries, every message is
  * delivered exactly once. */
 static void test_mock_retriable_errors(void **state)
@@ -235,6 +273,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mock_all_delivered),
+		cmocka_unit_test(test_mock_bytes_bound),
 		cmocka_unit_test(test_mock_retriable_errors),
 		cmocka_unit_test(test_mock_broker_down),
 		cmocka_unit_test(test_mock_rejected),
