@@ -6,7 +6,7 @@
  * Tables that disappear from the node (DROP TABLE, DROP KEYSPACE) stay in
  * every later schema, marked dropped, so that entries written before the
  * drop still decode into events; their definitions are kept in
- * STATE_DIR/schema-dropped.json (written atomically when the set changes)
+ * STATE_DIR/schema-tables.json (written atomically when the set changes)
  * for the next start, at most 1000 tables (the oldest drops are forgotten
  * first). */
 #ifndef CDCTAIL_SCHEMA_LIVE_H
@@ -26,7 +26,7 @@ typedef struct cdc_schema_src_opts {
 	int port;
 	const char *user, *password; /* NULL when the node needs none */
 	const cdc_tls_opts *tls;   /* CQL over TLS (tls.h); NULL or not enabled: plain TCP */
-	const char *state_dir;     /* where schema-dropped.json lives (live only) */
+	const char *state_dir;     /* where schema-tables.json lives (live only) */
 	int timeout_ms;            /* per CQL operation; 0: 10 s */
 	int min_interval_ms;       /* between the starts of two refreshes */
 } cdc_schema_src_opts;
@@ -51,6 +51,14 @@ int cdc_schema_src_request(cdc_schema_src *s, char *errstr, size_t errlen);
  * the caller's), -1 it failed (errstr says why), 0 nothing finished since
  * the last call. *started_ms gets when the refresh started (monotonic ms). */
 int cdc_schema_src_take(cdc_schema_src *s, cdc_schema **out, int64_t *started_ms, char *errstr, size_t errlen);
+
+/* Offers a schema document (schema.h's format) of tables the node may no
+ * longer have, such as a definition read from the commitlog
+ * (schema_stream.h): the next refresh to start keeps its types the known
+ * ones lack and its tables whose id is not known, as dropped when the node
+ * lacks them (a table that does not load with the known types is left out,
+ * and logged). Any thread. 0, or -1 with errstr (not such a document). */
+int cdc_schema_src_add(cdc_schema_src *s, const char *doc, size_t len, char *errstr, size_t errlen);
 
 /* Whether a refresh is running. */
 int cdc_schema_src_busy(const cdc_schema_src *s);

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "mutation.h"
 #include "quarantine.h"
+#include "schema_stream.h"
 #include "schema_track.h"
 #include "topic.h"
 
@@ -19,6 +20,7 @@
  * schema change to its tables just after writing it to the commitlog. */
 #define SETTLE_MS 1000
 #define MAX_MISSING 64
+#define MAX_OFFERED 16
 
 struct cdc_ingest {
 	cdc_ingest_opts o;
@@ -26,6 +28,7 @@ struct cdc_ingest {
 	cdc_decoder *dec;
 	cdc_eventer *ev;
 	cdc_track *track;
+	cdc_stream_defs *defs;   /* definitions of tables the stream created */
 	cdc_quarantine *q;
 	int64_t due_ms;          /* a schema change was seen then: refresh first; 0 none */
 	int64_t done_start_ms;   /* start of the last finished refresh; -1 none */
@@ -41,6 +44,12 @@ struct cdc_ingest {
 		unsigned gen;
 	} missing[MAX_MISSING];
 	size_t nmissing, nextmissing;
+	struct offered {         /* definitions offered to the source, and when */
+		uint8_t id[16];
+		int64_t ms;
+	} offered[MAX_OFFERED];
+	size_t noffered, nextoffered;
+	uint8_t lost_warned[16]; /* the last table whose entries were not delivered */
 	char topic[512];
 };
 
@@ -57,9 +66,11 @@ static int64_t wall_us(void)
 	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
-/* Puts a new schema into use (the decoder's pointer, then the old one goes). */
+/* Puts a new schema into use (the decoder's pointer, then the old one goes);
+ * the stream's definitions it holds are no longer needed. */
 static void install(cdc_ingest *ig, cdc_schema *s)
 {
+	cdc_stream_defs_prune(ig->defs, s);
 	cdc_decoder_set_schema(ig->dec, s);
 	cdc_schema_destroy(ig->schema);
 	ig->schema = s;
@@ -77,13 +88,15 @@ int cdc_ingest_new(cdc_ingest **out, const cdc_ingest_opts *o, char *errstr, siz
 	ig->done_start_ms = ig->ok_start_ms = -1;
 	ig->ev = cdc_eventer_new();
 	ig->track = cdc_track_new();
+	ig->defs = cdc_stream_defs_new();
 	ig->q = cdc_quarantine_new(o->quarantine_dir);
 	ig->dec = cdc_decoder_new(NULL);
-	if (!ig->ev || !ig->track || !ig->q || !ig->dec) {
+	if (!ig->ev || !ig->track || !ig->defs || !ig->q || !ig->dec) {
 		cdc_ingest_destroy(ig);
 		return cdc_error(errstr, errlen, "out of memory");
 	}
 	if (cdc_track_load(ig->track, cdc_checkpoint_notes(o->cp), errstr, errlen) != 0 ||
+	    cdc_stream_defs_load(ig->defs, cdc_checkpoint_notes(o->cp), errstr, errlen) != 0 ||
 	    cdc_schema_src_load(o->src, &ig->schema, errstr, errlen) != 0) {
 		cdc_ingest_destroy(ig);
 		return -1;
@@ -92,6 +105,7 @@ int cdc_ingest_new(cdc_ingest **out, const cdc_ingest_opts *o, char *errstr, siz
 	 * cdc_raw already; later changes are followed in the stream */
 	if (o->live && !cdc_track_horizon(ig->track))
 		cdc_track_set_horizon(ig->track, wall_us());
+	cdc_stream_defs_prune(ig->defs, ig->schema);
 	cdc_decoder_set_schema(ig->dec, ig->schema);
 	cdc_decoder_skip_non_cdc(ig->dec, 1);
 	cdc_decoder_set_cdc_flag(ig->dec, cdc_track_cdc_flag, ig->track);
@@ -108,6 +122,7 @@ void cdc_ingest_destroy(cdc_ingest *ig)
 	cdc_decoder_destroy(ig->dec);
 	cdc_eventer_destroy(ig->ev);
 	cdc_track_destroy(ig->track);
+	cdc_stream_defs_destroy(ig->defs);
 	cdc_quarantine_destroy(ig->q);
 	cdc_schema_destroy(ig->schema);
 	free(ig);
@@ -295,12 +310,57 @@ static int wait_for_change(cdc_ingest *ig, const cdc_entry_info *e, int messagin
 	return 1;
 }
 
+/* Offers the source the stream's definition of table id, once: 1 offered,
+ * wait for a refresh that started after it; 0 there is none, or the
+ * refresh after the offer did not take it; -1 out of memory (errstr). */
+static int offer(cdc_ingest *ig, const uint8_t id[16], char *errstr, size_t errlen)
+{
+	cdc_buf doc = CDC_BUF_INIT;
+	size_t i;
+	int has;
+
+	for (i = 0; i < ig->noffered; i++)
+		if (memcmp(ig->offered[i].id, id, 16) == 0)
+			return ig->ok_start_ms < ig->offered[i].ms;
+	has = cdc_stream_defs_doc(ig->defs, id, &doc);
+	if (has < 0)
+		cdc_error(errstr, errlen, "out of memory");
+	else if (has > 0 && cdc_schema_src_add(ig->o.src, doc.p, doc.len, errstr, errlen) != 0)
+		has = -1;
+	cdc_buf_free(&doc);
+	if (has <= 0)
+		return has;
+	i = ig->nextoffered++ % MAX_OFFERED;
+	if (ig->noffered < MAX_OFFERED)
+		ig->noffered++;
+	memcpy(ig->offered[i].id, id, 16);
+	ig->offered[i].ms = now_ms();
+	return 1;
+}
+
+/* Counts an entry of a table the stream created and the node dropped
+ * whose definition no schema has: not delivered (said once per table). */
+static void lost_table(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_info *e, const uint8_t id[16])
+{
+	char uuid[37];
+
+	cdc_metrics_add(ig->o.m, CDC_M_DROPPED_TABLE_ENTRIES, 1);
+	if (memcmp(ig->lost_warned, id, 16) == 0)
+		return;
+	memcpy(ig->lost_warned, id, 16);
+	cdc_uuid_format(id, uuid);
+	cdc_log(CDC_LOG_WARN, "%s: entry at offset %" PRIu64 ": table %s was created and dropped before its definition "
+		"could be read (from the node or the commitlog); its entries are not delivered "
+		"(cdctail_dropped_table_entries_total)", g->path, e->offset, uuid);
+}
+
 /* A table id the schema lacks. Cassandra's own: nothing to deliver. One the
- * stream created (and the node has since dropped) as the last update of
- * the entry: its data died with it, the updates before it are delivered.
- * Anything else: a newer schema may have it. */
+ * stream created (and the node has since dropped): decoded with the
+ * definition the stream gave, once the source has it; without one, as the
+ * last update of the entry, its data died with it, the updates before it
+ * are delivered. Anything else: a newer schema may have it. */
 static int unknown_table(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_info *e, const cdc_mutation *m,
-			 int64_t first_met, int *deliver)
+			 int64_t first_met, int *deliver, char *errstr, size_t errlen)
 {
 	cdc_mutation_head h;
 	char uuid[37], msg[128];
@@ -316,9 +376,15 @@ static int unknown_table(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entr
 		return CDC_INGEST_DONE;
 	}
 	/* with a file the stream's CREATE proves nothing: the file may be older */
+	if (ig->o.live && cdc_track_created(ig->track, m->missing_table)) {
+		int r = offer(ig, m->missing_table, errstr, errlen);
+
+		if (r != 0)
+			return r < 0 ? -1 : (request(ig), CDC_INGEST_WAIT);
+	}
 	if (ig->o.live && cdc_track_created(ig->track, m->missing_table) &&
 	    cdc_mutation_peek(e->body, e->size, g->messaging_version, &h, NULL, 0) == 0 && m->nupdates + 1 == h.updates) {
-		cdc_metrics_add(ig->o.m, CDC_M_DROPPED_TABLE_ENTRIES, 1);
+		lost_table(ig, g, e, m->missing_table);
 		*deliver = m->nupdates > 0;
 		return CDC_INGEST_DONE;
 	}
@@ -378,7 +444,7 @@ int cdc_ingest_entry(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_in
 	cdc_track_at(ig->track, g->id, e->offset);
 	rc = cdc_decode(ig->dec, e->body, e->size, g->messaging_version, &m, msg, sizeof(msg));
 	if (rc == CDC_DECODE_UNKNOWN_TABLE)
-		r = unknown_table(ig, g, e, &m, first_met_ms, &deliver);
+		r = unknown_table(ig, g, e, &m, first_met_ms, &deliver, errstr, errlen);
 	else if (rc != 0 && m.failed_table && m.failed_table->internal)
 		r = internal_failure(ig, g, e, msg), deliver = 0; /* Cassandra's own: not a fault */
 	else if (rc == CDC_DECODE_STALE_SCHEMA)
@@ -390,6 +456,8 @@ int cdc_ingest_entry(cdc_ingest *ig, const cdc_ingest_seg *g, const cdc_entry_in
 	if (r == CDC_INGEST_DONE && rc == 0) {
 		int ch = cdc_track_entry(ig->track, ig->schema, &m);
 
+		if (ch > 0 && ig->o.live && cdc_stream_defs_entry(ig->defs, &m) != 0)
+			ch = -1;
 		if (ch < 0)
 			return cdc_error(errstr, errlen, "out of memory");
 		if (ch > 0) { /* a schema change: the next user entry waits for a refresh */
@@ -410,7 +478,7 @@ int cdc_ingest_prepare_checkpoint(cdc_ingest *ig, int64_t rseg, uint64_t roff, c
 
 	if (cdc_quarantine_sync(ig->q, errstr, errlen) != 0)
 		return -1;
-	if (cdc_track_save(ig->track, rseg, roff, &notes) != 0) {
+	if (cdc_track_save(ig->track, rseg, roff, &notes) != 0 || cdc_stream_defs_save(ig->defs, &notes) != 0) {
 		cdc_buf_free(&notes);
 		return cdc_error(errstr, errlen, "out of memory");
 	}

@@ -2,6 +2,7 @@
 #include "schema_live.h"
 #include "err.h"
 #include "fsmove.h"
+#include "log.h"
 #include "schema_fetch.h"
 
 #include <cjson/cJSON.h>
@@ -26,8 +27,10 @@ struct cdc_schema_src {
 	cJSON *tables;           /* every user table seen: the node's, then the
 				  * dropped ones (marked), oldest drop first */
 	cJSON *types;            /* every type seen, the newest definition of each */
+	int dirty;               /* tables or types changed and not yet written */
 	/* the worker */
 	pthread_mutex_t lock;
+	cJSON *pending;          /* documents offered (cdc_schema_src_add), under lock */
 	pthread_t th;
 	int running;             /* started and not joined */
 	int done;                /* finished; result or err waiting */
@@ -110,7 +113,8 @@ int cdc_schema_src_new(cdc_schema_src **out, const cdc_schema_src_opts *o, char 
 	s->min_interval_ms = o->min_interval_ms;
 	s->tables = cJSON_CreateArray();
 	s->types = cJSON_CreateArray();
-	if ((o->file && !s->file) || (o->host && !s->host) || (o->user && !s->user) ||
+	s->pending = cJSON_CreateArray();
+	if (!s->pending || (o->file && !s->file) || (o->host && !s->host) || (o->user && !s->user) ||
 	    (o->password && !s->password) || !s->known_path || !s->tables || !s->types) {
 		cdc_schema_src_destroy(s);
 		return cdc_error(errstr, errlen, "out of memory");
@@ -133,6 +137,7 @@ void cdc_schema_src_destroy(cdc_schema_src *s)
 	pthread_mutex_destroy(&s->lock);
 	cJSON_Delete(s->tables);
 	cJSON_Delete(s->types);
+	cJSON_Delete(s->pending);
 	free(s->file);
 	free(s->host);
 	free(s->user);
@@ -261,6 +266,89 @@ static int learn(cdc_schema_src *s, cJSON *live)
 	return changed;
 }
 
+int cdc_schema_src_add(cdc_schema_src *s, const char *doc, size_t len, char *errstr, size_t errlen)
+{
+	cJSON *d = cJSON_ParseWithLength(doc, len);
+
+	if (!d || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(d, "tables")) ||
+	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(d, "types"))) {
+		cJSON_Delete(d);
+		return cdc_error(errstr, errlen, "schema definitions offered: not a schema document");
+	}
+	pthread_mutex_lock(&s->lock);
+	cJSON_AddItemToArray(s->pending, d);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* Whether table object t loads with the known types (what the dropped
+ * tables document will give it); the reason in why when not. */
+static int loads(cdc_schema_src *s, cJSON *t, char *why, size_t n)
+{
+	cJSON *doc = cJSON_CreateObject(), *tables = cJSON_CreateArray();
+	cdc_schema *sc = cdc_schema_new();
+	char *text = NULL;
+	int ok = 0;
+
+	snprintf(why, n, "out of memory");
+	if (doc && tables && sc) {
+		cJSON_AddStringToObject(doc, "format", "cdctail-schema/1");
+		cJSON_AddItemReferenceToObject(doc, "types", s->types);
+		cJSON_AddItemReferenceToArray(tables, t);
+		cJSON_AddItemToObject(doc, "tables", tables);
+		tables = NULL;
+		text = cJSON_PrintUnformatted(doc);
+		ok = text && cdc_schema_load_json(sc, text, strlen(text), "the stream's definition", why, n) == 0;
+	}
+	free(text);
+	cJSON_Delete(tables);
+	cJSON_Delete(doc);
+	cdc_schema_destroy(sc);
+	return ok;
+}
+
+/* Takes the documents offered into the known tables and types, after
+ * learn() took the node's: types the known ones lack, and tables whose id
+ * is not known (so not the node's) and that load, as dropped. 0, or -1
+ * when out of memory. */
+static int take_pending(cdc_schema_src *s)
+{
+	cJSON *docs, *doc, *it, *next;
+	char why[CDC_ERRSTR_SIZE];
+
+	pthread_mutex_lock(&s->lock);
+	docs = s->pending;
+	s->pending = cJSON_CreateArray();
+	pthread_mutex_unlock(&s->lock);
+	if (!s->pending) {
+		s->pending = docs;
+		return -1;
+	}
+	cJSON_ArrayForEach(doc, docs) {
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "types"))
+			if (!find_by(s->types, "keyspace", str_of(it, "keyspace"), "name", str_of(it, "name"))) {
+				cJSON_AddItemToArray(s->types, cJSON_Duplicate(it, 1));
+				s->dirty = 1;
+			}
+		for (it = cJSON_GetObjectItemCaseSensitive(doc, "tables")->child; it; it = next) {
+			next = it->next;
+			if (find_by(s->tables, "id", str_of(it, "id"), NULL, NULL))
+				continue;
+			if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "dropped")))
+				cJSON_AddBoolToObject(it, "dropped", 1);
+			if (!loads(s, it, why, sizeof(why))) {
+				cdc_log(CDC_LOG_ERR, "table %s.%s (%s): its definition in the commitlog does not load: %s",
+					str_of(it, "keyspace"), str_of(it, "table"), str_of(it, "id"), why);
+				continue;
+			}
+			cJSON_AddItemToArray(s->tables, cJSON_DetachItemViaPointer(cJSON_GetObjectItemCaseSensitive(doc, "tables"), it));
+			s->dirty = 1;
+		}
+	}
+	cJSON_Delete(docs);
+	return 0;
+}
+
 /* The dropped tables, and the types the live document lacks, as a second
  * document to load after it; NULL when out of memory. */
 static char *dropped_doc(cdc_schema_src *s, cJSON *live)
@@ -304,13 +392,17 @@ static int load_live(cdc_schema_src *s, cdc_schema **out, char *errstr, size_t e
 	live = cJSON_ParseWithLength(json.p, json.len);
 	sc = cdc_schema_new();
 	changed = live && sc ? learn(s, live) : -1;
+	if (changed >= 0 && take_pending(s) != 0)
+		changed = -1;
 	extra = changed >= 0 ? dropped_doc(s, live) : NULL;
 	if (!extra) {
 		cdc_error(errstr, errlen, "out of memory");
 		goto out;
 	}
-	if (changed && write_known(s, errstr, errlen) != 0)
+	s->dirty |= changed;
+	if (s->dirty && write_known(s, errstr, errlen) != 0)
 		goto out; /* a drop not written down could be forgotten: not loaded */
+	s->dirty = 0;
 	if (cdc_schema_load_json(sc, json.p, json.len, "live schema", errstr, errlen) != 0 ||
 	    cdc_schema_load_json(sc, extra, strlen(extra), s->known_path, errstr, errlen) != 0)
 		goto out;

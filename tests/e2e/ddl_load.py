@@ -173,14 +173,21 @@ class Load:
         self.start_run()
         time.sleep(2)
         kill_steps = {int(x) for x in self.a.kill_steps.split(",") if x}
+        pause = [int(x) for x in self.a.pause_steps.split(",") if x]
         t_start = time.time()
         writing = 0.0
         for i, (ddl, maker) in enumerate(steps(self.a.keyspace)):
             self.step = i
             self.drain()
+            if pause and i == pause[0]:
+                self.run.send_signal(signal.SIGSTOP)  # cdctail reads none of what follows
+                self.report["paused"] = {"from_step": i, "t": time.time()}
             for st in ddl:
                 self.s.execute(st, timeout=120)
                 self.report["ddl"].append({"step": i, "cql": st, "t": time.time(), "after_ts": self.clock.next()})
+            if pause and i == pause[-1]:
+                self.run.send_signal(signal.SIGCONT)
+                self.report["paused"].update(until_step=i, seconds=round(time.time() - self.report["paused"]["t"], 1))
             kill_at = time.time() + 0.2 + (i % 5) * 0.2 if i in kill_steps else None
             end = time.time() + self.a.step_seconds
             n = 0
@@ -213,6 +220,8 @@ def main():
     ap.add_argument("--rate", type=float, default=1000)
     ap.add_argument("--step-seconds", type=float, default=3)
     ap.add_argument("--kill-steps", default="")
+    ap.add_argument("--pause-steps", default="",
+                    help="FIRST,LAST: cdctail is SIGSTOPped before step FIRST's statements, SIGCONTed after LAST's")
     Load(ap.parse_args()).main()
 
 

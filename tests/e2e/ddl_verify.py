@@ -29,17 +29,22 @@ DROP_STEP = 6     # ALTER TABLE t DROP v
 
 def consume(bootstrap, topics, idle):
     """Every message of the topics, from the beginning, until none came for
-    `idle` seconds and every partition's high watermark was reached."""
+    `idle` seconds. A topic that does not exist yet (cdctail creates it with
+    its first event, which may come late) is looked for again every 2 s and
+    read from the beginning once it appears."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "ddl-verify-" + uuid.uuid4().hex,
                   "enable.auto.commit": False, "auto.offset.reset": "earliest"})
-    parts = []
-    md = c.list_topics(timeout=30)
-    for t in topics:
-        if t in md.topics:
-            parts += [TopicPartition(t, p, 0) for p in md.topics[t].partitions]
-    c.assign(parts)
-    out, last = [], time.time()
+    missing, out, last, looked = list(topics), [], time.time(), 0.0
     while time.time() - last < idle:
+        if missing and time.time() - looked >= 2:
+            md = c.list_topics(timeout=30)
+            looked = time.time()
+            found = [t for t in missing if t in md.topics and md.topics[t].partitions]
+            parts = [TopicPartition(t, p, 0) for t in found for p in md.topics[t].partitions]
+            if parts:
+                c.incremental_assign(parts)
+                last = time.time()
+            missing = [t for t in missing if t not in found]
         m = c.poll(0.5)
         if m is None or m.error():
             continue

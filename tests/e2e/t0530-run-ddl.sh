@@ -10,7 +10,10 @@
 # same name (a new table id); CREATE and DROP KEYSPACE. The node's CQL port is
 # reached through tests/e2e/slow_proxy.py, which holds each connection 1.5 s,
 # so that each schema refresh takes that long; cdctail is SIGKILLed right
-# after three of the changes, while a refresh is under way. Checks: every
+# after three of the changes, while a refresh is under way, and stopped
+# (SIGSTOP) from before CREATE KEYSPACE until after DROP KEYSPACE, so that
+# the keyspace's table is gone from the node before cdctail reads a byte of
+# it: only the commitlog's own schema entries can decode it. Checks: every
 # acknowledged write on a table tracked for CDC is in Kafka with the right
 # column names and values, by its timestamp, and none of those made while
 # cdc = false (tests/e2e/ddl_verify.py); nothing was skipped or quarantined,
@@ -69,7 +72,7 @@ EOF
 	log=$TMP/run-$v.log pidf=$TMP/run-$v.pid
 	"$PY" tests/e2e/ddl_load.py --host "$ADDR" --keyspace "$ks" --rate "$RATE" --step-seconds "$STEP" \
 		--writes "$TMP/w-$v.jsonl" --report "$TMP/load-$v.json" --run-cmd "$CDCTAIL run --config $conf" \
-		--run-log "$log" --pidfile "$pidf" --proxy-state "$TMP/proxy-$v.state" --kill-steps 2,6,11 \
+		--run-log "$log" --pidfile "$pidf" --proxy-state "$TMP/proxy-$v.state" --kill-steps 2,6,11 --pause-steps 12,13 \
 		>"$TMP/load-$v.out" 2>&1
 	lrc=$?
 	[ $lrc = 0 ] || tail -5 "$TMP/load-$v.out"
@@ -96,6 +99,16 @@ print("%d tracked writes, %d events: %d lost, %d with a wrong name or value, %d 
     d["tracked"], d["events"], d["lost"], d["wrong"], d["duplicates"], d["spurious"], d["untracked"], d["untracked_seen"],
     d["renamed_column_before_rename"]["c"], d["renamed_column_before_rename"]["cc"]))' "$TMP/verify-$v.json" 2>/dev/null)
 	check "run ddl $v: every acknowledged write is in Kafka with its column names and values ($summary)" [ $vrc = 0 ]
+	read -r xw xe psec < <(python3 -c '
+import json, sys
+w = [json.loads(l) for l in open(sys.argv[1])]
+e = [json.loads(l) for l in open(sys.argv[2])]
+p = json.load(open(sys.argv[3])).get("paused", {})
+print(sum(1 for x in w if x["table"] == "x" and not x.get("failed")),
+      len({(x["key"]["k"], x["ts"]) for x in e if x.get("table") == "x"}), p.get("seconds", "-"))' \
+		"$TMP/w-$v.jsonl" "$TMP/events-$v.jsonl" "$TMP/load-$v.json" 2>/dev/null)
+	check "run ddl $v: cdctail stopped (SIGSTOP) for $psec s from before CREATE KEYSPACE ${ks}_gone to after its DROP: the $xw writes to ${ks}_gone.x decoded by the definition the commitlog gave ($xe distinct events)" \
+		[ "${xw:-0}" -gt 0 -a "${xw:-0}" = "${xe:--1}" ]
 	left=0
 	for i in $(seq 1 30); do
 		left=0
