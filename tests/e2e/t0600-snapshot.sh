@@ -10,6 +10,9 @@
 #     row's liveness as docs/snapshot.md says, source.snapshot, the id; the
 #     start time printed equals the state file's and the events'; the events'
 #     cql replayed into a copy keyspace gives the same tables through CQL;
+#   - a row written by one INSERT (every type: the fixture's all_types rows)
+#     has the same event as `cdctail replay` of the node's cdc_raw gives for
+#     it, byte for byte up to the source (the same id);
 #   - to Kafka: the same events in the table topics, keyed by partition key;
 #   - SIGKILL mid-run and a resume: to Kafka every row arrives, a row twice
 #     only when its token lies in the range that was unfinished; to --output
@@ -44,6 +47,10 @@ if ! wait $kpid; then
 fi
 
 data load --host "$ADDR" --out "$TMP/exp.json" --plain 3000 --big 6000 || not_ok "snapshot $V: writing the rows failed"
+# every type, from the fixture's table of them (its first three INSERTs)
+fx=fixtures/$V/types
+{ sed -n '1p; /all_types/p' "$fx/schema.cql"; grep -m3 '^INSERT INTO types.all_types' "$fx/workload.cql"; } >"$TMP/types.cql"
+"$PY" scripts/cql.py --host "$ADDR" -f "$TMP/types.cql" >/dev/null 2>"$TMP/types.err" || { tail -3 "$TMP/types.err"; not_ok "snapshot $V: types.cql"; }
 
 # ---- the whole keyspace as JSON lines
 before=$(date +%s%6N)
@@ -61,6 +68,16 @@ check "snapshot $V: the state file records every table done" \
 	sh -c "[ \$(grep -c '^table snap\.[a-z]* done\$' '$TMP/st1') = 5 ]"
 data verify --expected "$TMP/exp.json" --events "$TMP/ev1.jsonl" --start "$S" --version "$V"
 data apply --host "$ADDR" --events "$TMP/ev1.jsonl" --version "$V" --start "$S"
+
+# ---- the same rows' change events, from the node's cdc_raw
+"$CDCTAIL" snapshot --host "$ADDR" --table types.all_types --output "$TMP/ev-types.jsonl" 2>"$TMP/err-types" ||
+	{ tail -2 "$TMP/err-types"; not_ok "snapshot $V: types.all_types"; }
+sleep 1 # a commitlog sync: _cdc.idx covers the writes
+"$CDCTAIL" schema export --host "$ADDR" --keyspace snap --keyspace types --output "$TMP/schema.json" 2>"$TMP/err-se"
+"$CDCTAIL" replay --schema "$TMP/schema.json" --table snap.plain --table types.all_types "$cdir/cdc_raw" \
+	>"$TMP/changes.jsonl" 2>"$TMP/err-replay"
+cat "$TMP/ev1.jsonl" "$TMP/ev-types.jsonl" >"$TMP/ev-all.jsonl"
+data crosscheck --snapshot "$TMP/ev-all.jsonl" --changes "$TMP/changes.jsonl" --version "$V" --min 1000
 
 # ---- the same into Kafka, two tables, without a state file
 "$CDCTAIL" snapshot --host "$ADDR" --table snap.coll --table snap.multi --kafka "$B" --topic-prefix s1 \
