@@ -34,6 +34,7 @@ typedef struct cdc_snapshot_opts {
 	const char *node;                /* source.node; NULL: host */
 	int ranges;                      /* token ranges per table (0: 256) */
 	int page_size;                   /* rows per CQL page (0: 1000) */
+	int consistency;                 /* of the reads (cql.h codes); -1: LOCAL_QUORUM */
 	int progress;                    /* a progress line on stderr */
 	size_t max_in_flight;            /* Kafka: unacknowledged messages (0: 10000) */
 	size_t max_in_flight_bytes;      /* ... and their bytes (0: 16 MiB) */

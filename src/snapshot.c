@@ -25,6 +25,7 @@
 #define MAX_IN_FLIGHT 10000
 #define MAX_IN_FLIGHT_BYTES (16u << 20)
 #define FLUSH_TIMEOUT_MS 120000
+#define CL_LOCAL_QUORUM 0x0006
 
 int64_t cdc_snapshot_boundary(int i, int n)
 {
@@ -270,7 +271,8 @@ static int snapshot_table(snap_ctx *s, cdc_cql_conn *c, cdc_snap_state *state, c
 			rc = cdc_error(errstr, errlen, "out of memory");
 			break;
 		}
-		if (cdc_cql_query(c, cdc_buf_cstr(&q), o->page_size, on_row, s, errstr, errlen) != 0 ||
+		if (cdc_cql_query_at(c, cdc_buf_cstr(&q), o->consistency >= 0 ? (uint16_t)o->consistency : CL_LOCAL_QUORUM,
+				     o->page_size, on_row, s, errstr, errlen) != 0 ||
 		    settle(s, errstr, errlen) != 0) {
 			rc = -1;
 			break;

@@ -1,5 +1,6 @@
 /* snapshot_cli.c - the command line of `cdctail snapshot` (the work is in
  * snapshot.c). */
+#include "cql.h"
 #include "err.h"
 #include "log.h"
 #include "schema_fetch.h"
@@ -21,8 +22,10 @@ static void snapshot_usage(FILE *f)
 	      "         [--cert-file F --key-file F] [--server-name N] [--no-verify-host]]\n"
 	      "         [--output FILE | --kafka BROKERS [-X prop=value]...\n"
 	      "         [--topic-template '{prefix}.{keyspace}.{table}'] [--topic-prefix P]]\n"
-	      "         [--ranges N] [--page-size N] [--node NAME] [--timeout-ms MS]\n"
-	      "         [--max-in-flight N] [--max-in-flight-bytes SIZE] [--progress|--no-progress]\n"
+	      "         [--ranges N] [--page-size N] [--consistency CL] [--node NAME]\n"
+	      "         [--timeout-ms MS]"
+	      " [--max-in-flight N] [--max-in-flight-bytes SIZE]\n"
+	      "         [--progress|--no-progress]\n"
 	      "\n"
 	      "Reads tables of a live node through CQL and writes one event per row (and one\n"
 	      "per partition's static row) in the format of the change events, with every\n"
@@ -50,6 +53,8 @@ static void snapshot_usage(FILE *f)
 	      "  --ranges N             token ranges per table (default 256): what a resume\n"
 	      "                         may deliver twice is at most one range\n"
 	      "  --page-size N          rows per CQL page (default 1000)\n"
+	      "  --consistency CL       of the reads: ONE, LOCAL_ONE, QUORUM, LOCAL_QUORUM\n"
+	      "                         (default), ALL, ...\n"
 	      "  --node NAME            source.node in the events (default: --host)\n"
 	      "  --timeout-ms MS        each CQL request (default 10000)\n"
 	      "  --max-in-flight N, --max-in-flight-bytes SIZE\n"
@@ -131,6 +136,7 @@ int cdc_snapshot_main(int argc, char **argv)
 		{ "topic-prefix", required_argument, NULL, 'P' },
 		{ "ranges", required_argument, NULL, 'r' },
 		{ "page-size", required_argument, NULL, 'g' },
+		{ "consistency", required_argument, NULL, 'c' },
 		{ "node", required_argument, NULL, 'N' },
 		{ "timeout-ms", required_argument, NULL, 'm' },
 		{ "max-in-flight", required_argument, NULL, 'f' },
@@ -140,7 +146,8 @@ int cdc_snapshot_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	cdc_snapshot_opts o = { .host = "127.0.0.1", .port = 9042 };
+	cdc_snapshot_opts o = { .host = "127.0.0.1", .port = 9042, .consistency = -1 };
+	uint16_t cl;
 	cdc_snapshot_stats st;
 	cdc_tls_opts tls = { 0 };
 	const char **tables = calloc((size_t)argc + 1, sizeof(char *));
@@ -191,6 +198,14 @@ int cdc_snapshot_main(int argc, char **argv)
 		case 'T': o.topic_template = optarg; break;
 		case 'P': o.topic_prefix = optarg; break;
 		case 'N': o.node = optarg; break;
+		case 'c':
+			if (cdc_cql_consistency(optarg, &cl) != 0) {
+				fprintf(stderr, "cdctail snapshot: --consistency '%s' is not ONE, LOCAL_ONE, QUORUM, "
+					"LOCAL_QUORUM, ALL, ... \n", optarg);
+				goto out;
+			}
+			o.consistency = cl;
+			break;
 		case 'G': o.progress = 1; break;
 		case 'q': o.progress = 0; break;
 		case 'p':

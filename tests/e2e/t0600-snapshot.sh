@@ -185,6 +185,11 @@ bad() { # name, expected message (grep -E), then the arguments
 bad "an unknown table" "snap\.nope: no such table on $ADDR:9042" --host "$ADDR" --table snap.nope
 bad "an unknown keyspace" "keyspace nokeyspace does not exist" --host "$ADDR" --keyspace nokeyspace
 bad "an unreachable node" "127\.0\.0\.1:1: cannot connect" --host 127.0.0.1 --port 1 --table snap.big
+bad "a consistency one node cannot give (TWO: the level is sent)" "Cannot achieve consistency level TWO" \
+	--host "$ADDR" --table snap.multi --consistency TWO
+"$CDCTAIL" snapshot --host "$ADDR" --table snap.multi --consistency ALL --output "$TMP/ev6.jsonl" 2>/dev/null
+check "snapshot $V: --consistency ALL reads every row of snap.multi ($(wc -l <"$TMP/ev6.jsonl") events)" \
+	[ "$(wc -l <"$TMP/ev6.jsonl")" = 180 ]
 printf 'cdctail-snapshot 1\nstart x\n' >"$TMP/badstate"
 bad "a state file that does not load" "badstate: line 2 is not" --host "$ADDR" --table snap.big --state "$TMP/badstate"
 "$CDCTAIL" snapshot --host "$ADDR" >/dev/null 2>"$TMP/u.err"
