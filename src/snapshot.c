@@ -489,8 +489,11 @@ static int begin_state(const cdc_snapshot_opts *o, const node_info *ni, cdc_snap
 	if (o->state_path && cdc_snap_state_load(state, o->state_path, &exists, errstr, errlen) != 0)
 		return -1;
 	st->resumed = exists;
-	if (!exists)
+	if (!exists) {
 		state->start_us = start_time(ni);
+		if (o->output && !o->kafka_props)
+			state->output_bytes = 0; /* a resume cuts what a killed first range wrote */
+	}
 	st->start_us = state->start_us;
 	iso_time(st->start_us, when);
 	fprintf(stderr, "cdctail snapshot: start time %s (%" PRId64 " us since the epoch)%s%s\n", when, st->start_us,
