@@ -6,7 +6,7 @@
 # the events' cql replayed into a copy equals the source through CQL; rows
 # written by one INSERT (every 4.1 type) have the event replay gives from the
 # node's cdc_raw, up to the source; SIGKILL and resume into --output give
-# every row exactly once.
+# every row exactly once, also over a partial line a first range left.
 . "$(dirname "$0")/lib.sh"
 PY=$(scripts/deps.sh --python)
 V=${SNAPSHOT41_VERSION:-4.1}
@@ -71,4 +71,22 @@ seen = collections.Counter(json.loads(l)["key"]["k"] for l in open(sys.argv[1], 
 sys.exit(0 if int(sys.argv[2]) == 0 and len(seen) == 3000 and set(seen.values()) == {1} else 1)' "$TMP/ev2.jsonl" $rc
 check "snapshot $V: the resume said so and kept the start time" \
 	sh -c "grep -q 'resumed from' '$TMP/err2b' && [ \"\$(grep -o '(.* us since' '$TMP/err2a')\" = \"\$(grep -o '(.* us since' '$TMP/err2b')\" ]"
+# a run killed in its first range left a partial line and no token: the
+# resume cuts the file back to the 0 bytes its state recorded
+S3=$(awk '$1 == "start" {print $2}' "$st")
+printf 'cdctail-snapshot 1\nstart %s\noutput 0\n' "$S3" >"$TMP/st3"
+printf '{"op":"insert","keyspace":"snap","table":"big","key":{"k":1},"cel' >"$TMP/ev3.jsonl"
+"$CDCTAIL" snapshot --host "$ADDR" --table snap.big --state "$TMP/st3" --output "$TMP/ev3.jsonl" --ranges 8 \
+	>/dev/null 2>"$TMP/err3"
+rc=$?
+check "snapshot $V: resumed from a state with 'output 0' over a partial line (exit $rc): every row once, every line whole" \
+	python3 -c '
+import collections, json, sys
+seen = collections.Counter(json.loads(l)["key"]["k"] for l in open(sys.argv[1], encoding="utf-8"))
+sys.exit(0 if int(sys.argv[2]) == 0 and len(seen) == 3000 and set(seen.values()) == {1} else 1)' "$TMP/ev3.jsonl" $rc
+printf 'cdctail-snapshot 1\nstart %s\noutput 99999999\n' "$S3" >"$TMP/st4"
+"$CDCTAIL" snapshot --host "$ADDR" --table snap.big --state "$TMP/st4" --output "$TMP/ev3.jsonl" >/dev/null 2>"$TMP/err4"
+rc=$?
+check "snapshot $V: an output file shorter than its state recorded: exit $rc (want 1), says so" \
+	sh -c "[ $rc = 1 ] && grep -q 'shorter than the 99999999 bytes the state file recorded' '$TMP/err4'"
 echo "# t0601 took $(($(date +%s) - t_begin)) s"
