@@ -5,6 +5,7 @@
 #include "run.h"
 #include "cleanup.h"
 #include "schema_fetch.h"
+#include "snapshot.h"
 #include "err.h"
 #include "log.h"
 #include "schema.h"
@@ -30,6 +31,8 @@ static void usage(FILE *f)
 	      "        the node service: tails cdc_raw into Kafka, at least once\n"
 	      "  replay --schema FILE [--kafka BROKERS] [--since T] [--until T] DIR|SEGMENT...\n"
 	      "        archived segments into Kafka or JSON lines\n"
+	      "  snapshot (--table KS.TABLE | --keyspace KS)... [--state FILE] [--kafka BROKERS]\n"
+	      "        a live node's tables, one event per row, into Kafka or JSON lines\n"
 	      "  cleanup --cdc-raw DIR --state-dir DIR [--max-bytes N] [--dry-run]\n"
 	      "        for cron: removes the segments whose events Kafka holds\n"
 	      "  schema export [--host H] [--tls --ca-file F] [--keyspace K]... [--output FILE]\n"
@@ -488,6 +491,7 @@ static const struct {
 } commands[] = {
 	{ "run", cmd_run },
 	{ "replay", cmd_replay },
+	{ "snapshot", cdc_snapshot_main },
 	{ "cleanup", cdc_cleanup_main },
 	{ "schema", cmd_schema },
 	{ "dump", cmd_dump_only },
