@@ -49,6 +49,7 @@ typedef struct cdc_relay_stats {
 	uint64_t waiting;       /* --min-copies: copies read before the N-th */
 	uint64_t surplus;       /* --min-copies: copies after the N-th */
 	uint64_t dead;          /* messages written to the dead-letter file */
+	uint64_t unconfirmed;   /* --min-copies: changes that left the id window short of N copies */
 	uint64_t commits;       /* offset commits */
 	uint64_t retries;       /* batches read again after a failed delivery */
 } cdc_relay_stats;

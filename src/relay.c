@@ -59,6 +59,9 @@ typedef struct relay {
 	cdc_sink *sink;
 	cdc_idstore *ids;
 	cdc_jsonl *dead;
+	cdc_jsonl *unconfirmed;   /* --min-copies: changes forgotten short of N copies */
+	int64_t last_expire_ms, expire_every_ms;
+	char cb_err[CDC_ERRSTR_SIZE];
 	regex_t from_re;
 	int have_re;
 	rpart *parts;
@@ -316,11 +319,55 @@ static int retry_batch(relay *r, int revoking)
 	return 0;
 }
 
+/* The expiry's callback: a --min-copies count ("C" + id) that goes short of
+ * N copies is written to unconfirmed.jsonl. 0, or 1 (the error in
+ * r->cb_err). */
+static int on_expired(void *opaque, const void *id, size_t len, const cdc_idstore_rec *rec)
+{
+	relay *r = opaque;
+	const char *k = id;
+	char line[600];
+	int n;
+
+	if (r->o->min_copies < 2 || len < 2 || k[0] != 'C' || rec->count >= r->o->min_copies)
+		return 0;
+	n = snprintf(line, sizeof(line), "{\"id\":\"%.*s\",\"copies\":%u,\"min_copies\":%u,\"first_seen_us\":%lld,"
+		     "\"last_seen_us\":%lld}", (int)(len - 1), k + 1, (unsigned)rec->count, r->o->min_copies,
+		     (long long)rec->first_us, (long long)rec->last_us);
+	if (cdc_jsonl_append(r->unconfirmed, line, (size_t)n, r->cb_err, sizeof(r->cb_err)) != 0)
+		return 1;
+	r->st->unconfirmed++;
+	return 0;
+}
+
+/* Expires ids older than the window, in the open batch: 0, or -1 with err. */
+static int expire_ids(relay *r, char *err, size_t errlen)
+{
+	uint64_t before = r->st->unconfirmed;
+	int rc = cdc_idstore_expire_each(r->ids, wall_us(), EXPIRE_CHUNK, on_expired, r, NULL, err, errlen);
+
+	if (rc > 0)
+		snprintf(err, errlen, "%s", r->cb_err);
+	r->last_expire_ms = mono_ms();
+	if (r->st->unconfirmed > before)
+		cdc_log(CDC_LOG_WARN, "relay: %" PRIu64 " changes left the id window with fewer than %u copies: "
+			"not passed, listed in %s", r->st->unconfirmed - before, r->o->min_copies,
+			cdc_jsonl_path(r->unconfirmed));
+	return rc == 0 ? 0 : -1;
+}
+
+/* Makes the batch's files and then its ids durable: 0, or -1 with err. */
+static int sync_state(relay *r, char *err, size_t errlen)
+{
+	if (cdc_jsonl_sync(r->dead, err, errlen) != 0 || cdc_jsonl_sync(r->unconfirmed, err, errlen) != 0)
+		return -1;
+	return r->ids ? cdc_idstore_sync(r->ids, err, errlen) : 0;
+}
+
 /* Ends the open batch (see the top of the file). 0, or -1 (fatal). */
 static int commit_batch(relay *r, int revoking)
 {
 	char err[CDC_ERRSTR_SIZE];
-	uint64_t removed = 0;
 	size_t i;
 
 	if (r->fatal)
@@ -339,10 +386,9 @@ static int commit_batch(relay *r, int revoking)
 				return commit_offsets(r);
 		return 0;
 	}
-	if (r->ids && (cdc_idstore_expire(r->ids, wall_us(), EXPIRE_CHUNK, &removed, err, sizeof(err)) != 0 ||
-		       cdc_idstore_sync(r->ids, err, sizeof(err)) != 0))
+	if (r->ids && expire_ids(r, err, sizeof(err)) != 0)
 		return set_fatal(r, err);
-	if (cdc_jsonl_sync(r->dead, err, sizeof(err)) != 0)
+	if (sync_state(r, err, sizeof(err)) != 0)
 		return set_fatal(r, err);
 	for (i = 0; i < r->nparts; i++)
 		r->parts[i].first = -1;
@@ -571,6 +617,14 @@ static int open_parts(relay *r, const char *regex, char *errstr, size_t errlen)
 	snprintf(path, sizeof(path), "%s/dead-letter.jsonl", o->state_dir);
 	if (!(r->dead = cdc_jsonl_new(path)))
 		return cdc_error(errstr, errlen, "out of memory");
+	snprintf(path, sizeof(path), "%s/unconfirmed.jsonl", o->state_dir);
+	if (!(r->unconfirmed = cdc_jsonl_new(path)))
+		return cdc_error(errstr, errlen, "out of memory");
+	{
+		int64_t w = o->window_us ? o->window_us : CDC_IDSTORE_DEFAULT_WINDOW_US;
+
+		r->expire_every_ms = w / 2000 < 500 ? 500 : w / 2000 > 60000 ? 60000 : w / 2000;
+	}
 	if (o->min_copies > 0) {
 		cdc_idstore_opts io = { .window_us = o->window_us };
 
@@ -591,6 +645,7 @@ static void close_parts(relay *r)
 	r->sink = NULL;
 	cdc_idstore_close(r->ids);
 	cdc_jsonl_destroy(r->dead);
+	cdc_jsonl_destroy(r->unconfirmed);
 	if (r->have_re)
 		regfree(&r->from_re);
 	free(r->parts);
@@ -635,6 +690,12 @@ static void loop(relay *r)
 		if (o->once && !r->rebalanced && now - start >= ONCE_ASSIGN_MS) {
 			set_fatal(r, "--once: no assignment from the group coordinator within 120 s");
 			break;
+		}
+		if (r->ids && r->batch_msgs == 0 && !r->batch_failed && now - r->last_expire_ms >= r->expire_every_ms) {
+			char err[CDC_ERRSTR_SIZE];
+
+			if (expire_ids(r, err, sizeof(err)) != 0 || sync_state(r, err, sizeof(err)) != 0)
+				set_fatal(r, err);
 		}
 		if (o->idle_exit_s > 0 && now - last_msg >= (int64_t)o->idle_exit_s * 1000)
 			break;
@@ -885,7 +946,7 @@ int cdc_relay_main(int argc, char **argv)
 		cdc_log(CDC_LOG_ERR, "relay: %s", errstr);
 	fprintf(stderr, "cdctail relay: %" PRIu64 " read, %" PRIu64 " copied, %" PRIu64 " before --since, %" PRIu64
 		" duplicates, %" PRIu64 " waiting copies, %" PRIu64 " surplus copies, %" PRIu64 " dead letters, %" PRIu64
-		" commits, %" PRIu64 " batches read again\n", st.read, st.copied, st.before_since, st.duplicates,
-		st.waiting, st.surplus, st.dead, st.commits, st.retries);
+		" unconfirmed changes, %" PRIu64 " commits, %" PRIu64 " batches read again\n", st.read, st.copied,
+		st.before_since, st.duplicates, st.waiting, st.surplus, st.dead, st.unconfirmed, st.commits, st.retries);
 	return rc != 0 ? 1 : 0;
 }

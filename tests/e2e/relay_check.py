@@ -15,6 +15,8 @@ what this script produced and where Kafka put it, never from relay's output.
       reads PREFIX.KS.TABLE in full and compares; prints TAP lines.
   deadletters MANIFEST FILE
       the non-events must be in the dead-letter file with topic/partition/offset.
+  unconfirmed MANIFEST FILE --since TS
+      the changes only one replica sent must be in FILE once the window ends.
   wait-kill BROKER PREFIX COUNT PID
       SIGKILLs PID once the PREFIX topics hold COUNT messages; prints the count.
   count BROKER PREFIX
@@ -231,6 +233,24 @@ def deadletters(a):
         "relay: each dead letter holds the message as read (null for the one without a value)")
 
 
+def unconfirmed(a):
+    """--min-copies 2: the changes (at or after --since) only one replica sent
+    must be listed when they leave the id window, and no other."""
+    nodes = collections.defaultdict(set)
+    for m in load(a.manifest):
+        if m["event"] and m["ts"] >= a.since:
+            nodes[m["id"]].add(m["node"])
+    want = {i for i, n in nodes.items() if len(n) < 2}
+    lines = [json.loads(l) for l in open(a.file)] if os.path.exists(a.file) else []
+    have = collections.Counter(d["id"] for d in lines)
+    say(want and set(have) == want and all(v == 1 for v in have.values()) and
+        all(d["copies"] == 1 and d["min_copies"] == 2 for d in lines),
+        "relay --min-copies 2: the %d changes only one replica sent are listed in %s when they leave the "
+        "window (%d lines, %d expected missing, %d not expected)" % (len(want), os.path.basename(a.file),
+                                                                     len(lines), len(want - set(have)),
+                                                                     len(set(have) - want)))
+
+
 def count(broker, prefix):
     admin = AdminClient({"bootstrap.servers": broker})
     md = admin.list_topics(timeout=10)
@@ -282,6 +302,8 @@ def main():
     p.add_argument("--since", type=int); p.add_argument("--at-least-once", action="store_true")
     p = sub.add_parser("deadletters")
     p.add_argument("manifest"); p.add_argument("file")
+    p = sub.add_parser("unconfirmed")
+    p.add_argument("manifest"); p.add_argument("file"); p.add_argument("--since", type=int, required=True)
     p = sub.add_parser("wait-kill")
     p.add_argument("broker"); p.add_argument("prefix"); p.add_argument("count", type=int); p.add_argument("pid", type=int)
     p = sub.add_parser("count")
@@ -295,6 +317,8 @@ def main():
         check(a)
     elif a.cmd == "deadletters":
         deadletters(a)
+    elif a.cmd == "unconfirmed":
+        unconfirmed(a)
     elif a.cmd == "wait-kill":
         wait_kill(a)
     elif a.cmd == "count":

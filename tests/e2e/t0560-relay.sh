@@ -12,7 +12,9 @@
 #   - --since CUT --min-copies 2: exactly the second replica's copy of each
 #     change two replicas sent (n1 twice is not two replicas); then running
 #     continuously, new changes are copied as they come, and SIGTERM stops it
-#     cleanly (exit 0, committed: a --once run after it reads nothing);
+#     cleanly (exit 0, committed: a --once run after it reads nothing); with
+#     a window of 1 s, the changes only one replica sent are listed in
+#     unconfirmed.jsonl;
 #   - --dedup, SIGKILLed mid-run and restarted: every change present, order
 #     per key kept (a stretch after the last commit may repeat);
 #   - --to that --from matches is refused.
@@ -77,6 +79,12 @@ check "relay running: new changes copied as they come ($before, then $want in mc
 relay m3 --to 'mc.{keyspace}.{table}' --group gm --state-dir "$TMP/sm" --since "$CUT" --min-copies 2 --once
 check "relay: after SIGTERM everything was committed: the next run reads nothing ($(summary m3))" \
 	sh -c "[ \$(cat '$TMP/m3.rc') = 0 ] && [ '$(read_n m3)' = 0 ]"
+
+# changes that never got a second copy are listed when they leave the window
+relay m4 --to 'mc.{keyspace}.{table}' --group gm --state-dir "$TMP/sm" --since "$CUT" --min-copies 2 \
+	--dedup-window 1s --idle-exit 2
+check "relay --dedup-window 1s --idle-exit 2: exit 0 ($(summary m4))" [ "$(cat "$TMP/m4.rc")" = 0 ]
+"$PY" $CHK unconfirmed "$TMP/m.jsonl" "$TMP/sm/unconfirmed.jsonl" --since "$CUT"
 
 # 3. SIGKILL mid-run, restart: nothing lost (all changes, no --since)
 all=$(wc -l <"$TMP/m.jsonl")
