@@ -22,6 +22,7 @@
 #define CDC_RELAY_GROUP "cdctail-relay"
 #define CDC_RELAY_BATCH 10000            /* messages per commit at most */
 #define CDC_RELAY_COMMIT_MS 1000         /* ... and at least once a second */
+#define CDC_RELAY_STATE_MAX_BYTES (16ULL << 30) /* the id store's address space (the file grows as used) */
 
 typedef struct cdc_relay_opts {
 	const char *const *props;            /* "key=value" for both clients (bootstrap.servers, TLS, ...) */
@@ -34,6 +35,7 @@ typedef struct cdc_relay_opts {
 	int64_t since;                       /* events with ts < since are not copied */
 	unsigned min_copies;                 /* 0 copy all, 1 --dedup, N >= 2 --min-copies N */
 	int64_t window_us;                   /* how long ids are remembered (0: the store's default) */
+	uint64_t state_max_bytes;            /* the id store's limit (0: CDC_RELAY_STATE_MAX_BYTES) */
 	int once;                            /* stop when every assigned partition is read to its end */
 	int idle_exit_s;                     /* > 0: stop after that long without a message */
 	size_t batch_max;                    /* 0: CDC_RELAY_BATCH */

@@ -626,7 +626,8 @@ static int open_parts(relay *r, const char *regex, char *errstr, size_t errlen)
 		r->expire_every_ms = w / 2000 < 500 ? 500 : w / 2000 > 60000 ? 60000 : w / 2000;
 	}
 	if (o->min_copies > 0) {
-		cdc_idstore_opts io = { .window_us = o->window_us };
+		cdc_idstore_opts io = { .window_us = o->window_us,
+					.map_bytes = o->state_max_bytes ? o->state_max_bytes : CDC_RELAY_STATE_MAX_BYTES };
 
 		snprintf(path, sizeof(path), "%s/ids", o->state_dir);
 		if (cdc_idstore_open(&r->ids, path, &io, errstr, errlen) != 0)
@@ -739,6 +740,7 @@ static void usage(FILE *f)
 {
 	fputs("Usage: cdctail relay --kafka BROKERS --from TEMPLATE --to TEMPLATE --state-dir DIR\n"
 	      "         [--group NAME] [--since T] [--dedup | --min-copies N] [--dedup-window D]\n"
+	      "         [--state-max-bytes SIZE]\n"
 	      "         [--once | --idle-exit SECONDS] [--batch N] [--commit-interval MS]\n"
 	      "         [-X prop=value]... [--consumer-prop prop=value]... [--producer-prop prop=value]...\n"
 	      "\n"
@@ -759,6 +761,7 @@ static void usage(FILE *f)
 	      "  --dedup                pass each id once (the first replica's copy)\n"
 	      "  --min-copies N         pass a change when the N-th replica's copy is read\n"
 	      "  --dedup-window D       how long ids are remembered (Ns, Nm, Nh, Nd; default 7d)\n"
+	      "  --state-max-bytes SIZE the most the id store may hold (K, M, G, T; default 16G)\n"
 	      "  --once                 stop when every partition is read to its end\n"
 	      "  --idle-exit SECONDS    stop after SECONDS without a message\n"
 	      "  --batch N              commit after N messages at most (default 10000)\n"
@@ -811,7 +814,7 @@ static int parse_count(const char *s, long limit, long *out)
 
 /* Parses argv into o (the lists are the caller's arrays): 0, or 2 (usage,
  * said on stderr), or 1 (--help printed). */
-static int parse_args(int argc, char **argv, cdc_relay_opts *o, const char **props, const char **cprops,
+static int relay_parse_args(int argc, char **argv, cdc_relay_opts *o, const char **props, const char **cprops,
 		      const char **pprops, char *bootstrap, size_t blen)
 {
 	static const struct option longopts[] = {
@@ -824,6 +827,7 @@ static int parse_args(int argc, char **argv, cdc_relay_opts *o, const char **pro
 		{ "dedup", no_argument, NULL, 'd' },
 		{ "min-copies", required_argument, NULL, 'm' },
 		{ "dedup-window", required_argument, NULL, 'w' },
+		{ "state-max-bytes", required_argument, NULL, 'M' },
 		{ "once", no_argument, NULL, 'o' },
 		{ "idle-exit", required_argument, NULL, 'i' },
 		{ "batch", required_argument, NULL, 'b' },
@@ -874,6 +878,13 @@ static int parse_args(int argc, char **argv, cdc_relay_opts *o, const char **pro
 				return 2;
 			}
 			o->window_us = secs * 1000000;
+			break;
+		case 'M':
+			if (cdc_cleanup_parse_size(optarg, &o->state_max_bytes) != 0 || o->state_max_bytes < (1u << 20)) {
+				fprintf(stderr, "cdctail relay: --state-max-bytes '%s' is not a size of 1M or more (K, M, G, T)\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'o': o->once = 1; break;
 		case 'i':
@@ -927,7 +938,7 @@ int cdc_relay_main(int argc, char **argv)
 	struct sigaction sa;
 	int rc;
 
-	rc = parse_args(argc, argv, &o, props, cprops, pprops, bootstrap, sizeof(bootstrap));
+	rc = relay_parse_args(argc, argv, &o, props, cprops, pprops, bootstrap, sizeof(bootstrap));
 	if (rc)
 		return rc == 1 ? 0 : rc;
 	o.props = props;

@@ -58,6 +58,7 @@ ENTRY = {
     "parse_args": ["run"],
     "cdc_cleanup_main": ["cleanup"],
     "cdc_schema_export_main": ["schema export"],
+    "relay_parse_args": ["relay"],
 }
 
 def say(good, msg):
