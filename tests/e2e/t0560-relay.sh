@@ -47,9 +47,11 @@ cat "$TMP/p.out"
 total=$(wc -l <"$TMP/m.jsonl")
 
 # 1. --since --dedup
+s0=$(date +%s.%N)
 relay d1 --to 'dd.{keyspace}.{table}' --group gd --state-dir "$TMP/sd" --since "$CUT" --dedup --once
 check "relay --dedup --once: exit 0, read all $total messages ($(summary d1))" \
 	sh -c "[ \$(cat '$TMP/d1.rc') = 0 ] && [ '$(read_n d1)' = $total ]"
+echo "# relay --dedup --once (ASan build, group join included): $total messages in $(echo "$(date +%s.%N) - $s0" | bc) s"
 "$PY" $CHK check "$TMP/m.jsonl" "$B" dd dedup --since "$CUT"
 "$PY" $CHK deadletters "$TMP/m.jsonl" "$TMP/sd/dead-letter.jsonl"
 relay d2 --to 'dd.{keyspace}.{table}' --group gd --state-dir "$TMP/sd" --since "$CUT" --dedup --once
