@@ -59,6 +59,7 @@ ENTRY = {
     "cdc_cleanup_main": ["cleanup"],
     "cdc_schema_export_main": ["schema export"],
     "cdc_snapshot_main": ["snapshot"],
+    "relay_parse_args": ["relay"],
 }
 
 def say(good, msg):
