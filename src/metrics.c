@@ -41,6 +41,7 @@ static const struct { const char *name, *help; } counters[CDC_M_NCOUNTERS] = {
 	[CDC_M_SKIPPED_ENTRIES] = { "cdctail_skipped_entries_total", "Entries that could not be delivered, recorded in quarantine_dir with their segment." },
 	[CDC_M_DROPPED_TABLE_ENTRIES] = { "cdctail_dropped_table_entries_total", "Entries of tables created and dropped before cdctail could read their definition (not delivered)." },
 	[CDC_M_SEGMENTS_LOST] = { "cdctail_segments_lost_total", "Segments with CDC data removed from cdc_raw (by hand, or by Cassandra with cdc_block_writes: false) before cdctail read them to the end." },
+	[CDC_M_CHECKPOINT_ERRORS] = { "cdctail_checkpoint_errors_total", "Checkpoint saves that failed (state_dir full or not writable); no segment is released until one succeeds." },
 };
 
 static const struct { const char *name, *help; } gauges[CDC_M_NGAUGES] = {
