@@ -37,6 +37,7 @@ typedef enum {
 	CDC_G_SEGMENTS_PENDING,      /* segments in cdc_raw not yet released */
 	CDC_G_CDC_RAW_BYTES,         /* bytes of segments and idx files in cdc_raw */
 	CDC_G_IN_FLIGHT,             /* messages not yet acknowledged */
+	CDC_G_CDC_TOTAL_SPACE,       /* Cassandra's cap on cdc_raw (cdcspace.h); 0: unknown, not exported */
 	CDC_M_NGAUGES
 } cdc_gauge;
 

@@ -2,6 +2,7 @@
 #include "service.h"
 #include "acktrack.h"
 #include "cdcraw.h"
+#include "cdcspace.h"
 #include "checkpoint.h"
 #include "deadletter.h"
 #include "err.h"
@@ -1218,6 +1219,25 @@ static int open_ingest(service *sv, char *errstr, size_t errlen)
 
 /* Everything before the schema: settings, state lock, checkpoint, watch,
  * the schema source. 0, or -1 (logged). */
+/* Cassandra's cap on cdc_raw into cdctail_cdc_total_space_bytes (cdcspace.h),
+ * said once in the log; one that cannot be learnt is logged, the series then
+ * absent (the service goes on). */
+static void publish_cdc_space(service *sv)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	const char *from = "";
+	uint64_t cap = 0;
+
+	if (cdc_space_cap(sv->s.cassandra_yaml, sv->s.cdc_total_space, sv->s.cdc_raw, &cap, &from, errstr,
+			  sizeof(errstr)) != 0) {
+		cdc_log(CDC_LOG_ERR, "cdc_total_space unknown (cdctail_cdc_total_space_bytes not exported): %s", errstr);
+		cap = 0;
+	} else {
+		cdc_log(CDC_LOG_INFO, "cdc_total_space %" PRIu64 " bytes (%" PRIu64 " MiB), from %s", cap, cap >> 20, from);
+	}
+	cdc_metrics_set(sv->m, CDC_G_CDC_TOTAL_SPACE, cap);
+}
+
 static int open_service(service *sv)
 {
 	char errstr[CDC_ERRSTR_SIZE], path[4200];
@@ -1244,6 +1264,7 @@ static int open_service(service *sv)
 		return -1;
 	}
 	cdc_metrics_seed_newest_acked_ts(sv->m, cdc_checkpoint_acked_ts(sv->cp)); /* the lag across a restart */
+	publish_cdc_space(sv);
 	return open_schema(sv);
 }
 

@@ -8,7 +8,11 @@
 # readable; the service says why in its log and goes on; a SIGKILL and a
 # restart on the full state_dir change nothing; once the filler is deleted
 # the checkpoint is written and the segment released. Every event is in
-# Kafka (those re-sent after the SIGKILL are counted as duplicates).
+# Kafka (those re-sent after the SIGKILL are counted as duplicates). On the
+# way: cdctail_cdc_total_space_bytes is Cassandra's default for cdc_raw's
+# filesystem without a setting, and a cassandra.yaml's cdc_total_space with
+# cassandra.config (over the cdc_total_space key); cdctail_cdc_raw_bytes is
+# what cdc_raw holds.
 #
 # A corrupt segment appearing in cdc_raw while the service runs (a copy of
 # the ops fixture's segment with one byte flipped in the body of an entry
@@ -105,6 +109,9 @@ sleep 0.5
 dd if=/dev/zero of="$st/filler" bs=64k status=none 2>/dev/null
 sync
 cp "$st/checkpoint" "$TMP/checkpoint.before"
+capwant=$(python3 -c 'import os, sys; v = os.statvfs(sys.argv[1]); print(min(4096 << 20, v.f_blocks * v.f_frsize // 8 >> 20 << 20))' "$raw")
+check "cdc space: without cassandra.config or cdc_total_space, cdctail_cdc_total_space_bytes is Cassandra's default for cdc_raw's filesystem ($(metric cdctail_cdc_total_space_bytes "$TMP/m.prom"), want $capwant)" \
+	[ "$(metric cdctail_cdc_total_space_bytes "$TMP/m.prom")" = "$capwant" ]
 check "state_dir full: the tmpfs is full (a 4 KiB write fails)" sh -c "! head -c 4096 /dev/zero >'$st/probe' 2>/dev/null; r=\$?; rm -f '$st/probe'; exit \$r"
 nA=$(wc -l <"$wantA") nB=$(wc -l <"$wantB")
 feed "$Bs"
@@ -121,13 +128,16 @@ check "state_dir full: cdctail_checkpoint_errors_total $(metric cdctail_checkpoi
 	sh -c "[ '$(metric cdctail_checkpoint_errors_total "$TMP/m.prom")' -gt 0 ] 2>/dev/null"
 # SIGKILL and a restart while it is still full
 kill -9 $pid; wait $pid 2>/dev/null
-"$CDCTAIL" run --config "$TMP/run.conf" 2>>"$TMP/stderr" &
+printf 'cluster_name: x\ncdc_total_space: 24MiB # as scripts/cassandra.sh writes it\n' >"$TMP/cassandra.yaml"
+"$CDCTAIL" run --config "$TMP/run.conf" --set cassandra.config="$TMP/cassandra.yaml" --set cdc_total_space=1G 2>>"$TMP/stderr" &
 pid=$!
 wait_for 30 sh -c "[ \"\$(awk '\$1 == \"cdctail_events_acked_total\" { print \$2 }' '$TMP/m.prom')\" -ge $nB ] 2>/dev/null"
 sleep 1
 resent=$(metric cdctail_events_acked_total "$TMP/m.prom")
 check "state_dir full: after a SIGKILL the restart on the full state_dir reads the old checkpoint, sends B again ($resent events) and keeps B" \
 	sh -c "kill -0 $pid && [ '$resent' -ge $nB ] && [ -f '$raw/$(basename "$Bs").log' ] && [ \$(grep -c 'tailing' '$TMP/run.log') = 2 ]"
+check "cdc space: with cassandra.config, cdctail_cdc_total_space_bytes is its cdc_total_space ($(metric cdctail_cdc_total_space_bytes "$TMP/m.prom"), want $((24 << 20)); the config key's 1G loses); cdctail_cdc_raw_bytes $(metric cdctail_cdc_raw_bytes "$TMP/m.prom") = B's two files" \
+	sh -c "[ '$(metric cdctail_cdc_total_space_bytes "$TMP/m.prom")' = $((24 << 20)) ] && [ '$(metric cdctail_cdc_raw_bytes "$TMP/m.prom")' = $(( $(stat -c %s "$Bs.log") + $(stat -c %s "$Bs"_cdc.idx) )) ] && grep -q 'cdc_total_space 25165824 bytes (24 MiB), from cassandra.yaml' '$TMP/run.log'"
 t0=$(now_ms)
 rm -f "$st/filler"
 wait_for 30 sh -c "[ ! -e '$raw/$(basename "$Bs").log' ]"
