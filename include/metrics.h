@@ -29,6 +29,7 @@ typedef enum {
 	CDC_M_SKIPPED_ENTRIES,       /* entries not delivered, kept in quarantine_dir */
 	CDC_M_DROPPED_TABLE_ENTRIES, /* entries of tables dropped before they could be read */
 	CDC_M_SEGMENTS_LOST,         /* segments with CDC data removed from cdc_raw before read to the end */
+	CDC_M_CHECKPOINT_ERRORS,     /* checkpoint saves that failed (state_dir full, read-only, ...) */
 	CDC_M_NCOUNTERS
 } cdc_counter;
 
@@ -36,6 +37,7 @@ typedef enum {
 	CDC_G_SEGMENTS_PENDING,      /* segments in cdc_raw not yet released */
 	CDC_G_CDC_RAW_BYTES,         /* bytes of segments and idx files in cdc_raw */
 	CDC_G_IN_FLIGHT,             /* messages not yet acknowledged */
+	CDC_G_CDC_TOTAL_SPACE,       /* Cassandra's cap on cdc_raw (cdcspace.h); 0: unknown, not exported */
 	CDC_M_NGAUGES
 } cdc_gauge;
 

@@ -41,12 +41,14 @@ static const struct { const char *name, *help; } counters[CDC_M_NCOUNTERS] = {
 	[CDC_M_SKIPPED_ENTRIES] = { "cdctail_skipped_entries_total", "Entries that could not be delivered, recorded in quarantine_dir with their segment." },
 	[CDC_M_DROPPED_TABLE_ENTRIES] = { "cdctail_dropped_table_entries_total", "Entries of tables created and dropped before cdctail could read their definition (not delivered)." },
 	[CDC_M_SEGMENTS_LOST] = { "cdctail_segments_lost_total", "Segments with CDC data removed from cdc_raw (by hand, or by Cassandra with cdc_block_writes: false) before cdctail read them to the end." },
+	[CDC_M_CHECKPOINT_ERRORS] = { "cdctail_checkpoint_errors_total", "Checkpoint saves that failed (state_dir full or not writable); no segment is released until one succeeds." },
 };
 
 static const struct { const char *name, *help; } gauges[CDC_M_NGAUGES] = {
 	[CDC_G_SEGMENTS_PENDING] = { "cdctail_segments_pending", "Segments in cdc_raw not yet released." },
 	[CDC_G_CDC_RAW_BYTES] = { "cdctail_cdc_raw_bytes", "Bytes of segments and index files in cdc_raw." },
 	[CDC_G_IN_FLIGHT] = { "cdctail_in_flight", "Messages handed to Kafka, not yet acknowledged." },
+	[CDC_G_CDC_TOTAL_SPACE] = { "cdctail_cdc_total_space_bytes", "Cassandra's cdc_total_space: the cap on cdc_raw beyond which it blocks CDC writes or deletes unconsumed segments." },
 };
 
 cdc_metrics *cdc_metrics_new(void)
@@ -224,6 +226,8 @@ int cdc_metrics_render(cdc_metrics *m, int64_t now_us, cdc_buf *b)
 		cdc_buf_printf(b, "%s %" PRIu64 "\n", counters[i].name, m->counter[i]);
 	}
 	for (i = 0; i < CDC_M_NGAUGES; i++) {
+		if (i == CDC_G_CDC_TOTAL_SPACE && !m->gauge[i])
+			continue; /* unknown: absent rather than a misleading 0 */
 		head(b, gauges[i].name, gauges[i].help, "gauge");
 		cdc_buf_printf(b, "%s %" PRIu64 "\n", gauges[i].name, m->gauge[i]);
 	}

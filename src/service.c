@@ -2,6 +2,7 @@
 #include "service.h"
 #include "acktrack.h"
 #include "cdcraw.h"
+#include "cdcspace.h"
 #include "checkpoint.h"
 #include "deadletter.h"
 #include "err.h"
@@ -101,6 +102,9 @@ typedef struct service {
 	} held;
 	cdc_raw_witness witness; /* for the idx-less segment waited for */
 	int64_t next_cp, next_scan, next_metrics, next_wd, wd_ms;
+	uint64_t cp_failures;    /* checkpoint saves failed in a row */
+	int64_t cp_failed_since, cp_failed_told; /* the first of them, the last said (monotonic ms) */
+	int64_t release_not_before; /* a release failed: none is tried before (monotonic ms) */
 	unsigned long overflows; /* inotify overflows already counted */
 	uint64_t ahead_entries, ahead_stops[CDC_PENDING_KINDS]; /* of segments closed */
 	int ahead_told[4];       /* "read-ahead off" said, by reason */
@@ -650,6 +654,25 @@ static int prepare_checkpoint(service *sv)
 	return r;
 }
 
+/* A checkpoint save failed (state_dir full, say): counted, and said at the
+ * first failure and then at most once a minute, not at every attempt. The
+ * file on disk is still the last one saved. */
+static void checkpoint_failed(service *sv, const char *why)
+{
+	int64_t t = now_ms();
+
+	cdc_metrics_add(sv->m, CDC_M_CHECKPOINT_ERRORS, 1);
+	if (sv->cp_failures++ == 0) {
+		sv->cp_failed_since = sv->cp_failed_told = t;
+		cdc_log(CDC_LOG_ERR, "checkpoint NOT saved: %s; %s/checkpoint keeps the last saved positions, no segment "
+			"is released until a save succeeds; tried again every checkpoint_interval", why, sv->s.state_dir);
+	} else if (t - sv->cp_failed_told >= 60000) {
+		sv->cp_failed_told = t;
+		cdc_log(CDC_LOG_ERR, "checkpoint still NOT saved (%" PRIu64 " attempts in %" PRId64 " s): %s",
+			sv->cp_failures, (t - sv->cp_failed_since) / 1000, why);
+	}
+}
+
 /* Writes the checkpoint durably, the outputs it relies on first. 0, or -1
  * (logged). */
 static int write_checkpoint(service *sv)
@@ -657,11 +680,18 @@ static int write_checkpoint(service *sv)
 	char errstr[CDC_ERRSTR_SIZE];
 
 	cdc_checkpoint_set_acked_ts(sv->cp, cdc_metrics_newest_acked_ts(sv->m));
-	if (prepare_checkpoint(sv) < 0 || sync_outputs(sv) != 0)
+	if (prepare_checkpoint(sv) < 0 || sync_outputs(sv) != 0) {
+		checkpoint_failed(sv, "an output it relies on could not be synced (above)");
 		return -1;
+	}
 	if (cdc_checkpoint_save(sv->cp, errstr, sizeof(errstr)) != 0) {
-		cdc_log(CDC_LOG_ERR, "%s", errstr);
+		checkpoint_failed(sv, errstr);
 		return -1;
+	}
+	if (sv->cp_failures) {
+		cdc_log(CDC_LOG_INFO, "checkpoint saved again after %" PRIu64 " failed attempts in %" PRId64 " s",
+			sv->cp_failures, (now_ms() - sv->cp_failed_since) / 1000);
+		sv->cp_failures = 0;
 	}
 	sv->dirty = 0;
 	return 0;
@@ -728,7 +758,9 @@ static int take_out(service *sv, seg_state *g, cdc_raw_fate fate)
 /* Releases a finished segment: checkpoint durable first, then the files go
  * (deleted, archived or quarantined), then the record is forgotten. Returns
  * 0 released, 1 not yet (an idx-less segment Cassandra is to remove: kept
- * while it still can), -1 fatal (logged). */
+ * while it still can), 2 not now: the checkpoint could not be saved or the
+ * files not moved (logged; the segment stays in cdc_raw and is tried again
+ * later, so a full state_dir never costs a segment). */
 static int release(service *sv, seg_state *g)
 {
 	cdc_raw_fate fate = cdc_raw_fate_of(g->bad, cdc_checkpoint_skipped(sv->cp, g->file.id), sv->s.delete_consumed,
@@ -749,14 +781,14 @@ static int release(service *sv, seg_state *g)
 	}
 	cdc_checkpoint_set(sv->cp, g->file.id, safe, 1);
 	if (write_checkpoint(sv) != 0)
-		return -1;
+		return 2;
 	if (fate == CDC_RAW_KEEP) {
 		cdc_log(CDC_LOG_INFO, "%s: all events acknowledged; kept (delete_consumed = false)", g->file.path);
 		cdc_metrics_add(sv->m, CDC_M_SEGMENTS_DONE, 1);
 		return 0;
 	}
 	if (take_out(sv, g, fate) != 0)
-		return -1;
+		return 2;
 	cdc_ingest_segment_done(sv->ig, g->file.id);
 	cdc_checkpoint_forget(sv->cp, g->file.id);
 	sv->dirty = 1;
@@ -916,6 +948,8 @@ static void step_release(service *sv)
 {
 	size_t i = 0;
 
+	if (now_ms() < sv->release_not_before)
+		return;
 	while (i < sv->nsegs && !sv->rewind) {
 		seg_state *g = sv->segs[i];
 		int r;
@@ -928,6 +962,10 @@ static void step_release(service *sv)
 		r = g->ack ? release(sv, g) : -1;
 		if (r < 0) {
 			sv->fatal = 1;
+			break;
+		}
+		if (r == 2) { /* in id order: none after it either, for now */
+			sv->release_not_before = now_ms() + (sv->s.checkpoint_ms > 1000 ? sv->s.checkpoint_ms : 1000);
 			break;
 		}
 		if (r > 0) {
@@ -1181,6 +1219,25 @@ static int open_ingest(service *sv, char *errstr, size_t errlen)
 
 /* Everything before the schema: settings, state lock, checkpoint, watch,
  * the schema source. 0, or -1 (logged). */
+/* Cassandra's cap on cdc_raw into cdctail_cdc_total_space_bytes (cdcspace.h),
+ * said once in the log; one that cannot be learnt is logged, the series then
+ * absent (the service goes on). */
+static void publish_cdc_space(service *sv)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+	const char *from = "";
+	uint64_t cap = 0;
+
+	if (cdc_space_cap(sv->s.cassandra_yaml, sv->s.cdc_total_space, sv->s.cdc_raw, &cap, &from, errstr,
+			  sizeof(errstr)) != 0) {
+		cdc_log(CDC_LOG_ERR, "cdc_total_space unknown (cdctail_cdc_total_space_bytes not exported): %s", errstr);
+		cap = 0;
+	} else {
+		cdc_log(CDC_LOG_INFO, "cdc_total_space %" PRIu64 " bytes (%" PRIu64 " MiB), from %s", cap, cap >> 20, from);
+	}
+	cdc_metrics_set(sv->m, CDC_G_CDC_TOTAL_SPACE, cap);
+}
+
 static int open_service(service *sv)
 {
 	char errstr[CDC_ERRSTR_SIZE], path[4200];
@@ -1207,6 +1264,7 @@ static int open_service(service *sv)
 		return -1;
 	}
 	cdc_metrics_seed_newest_acked_ts(sv->m, cdc_checkpoint_acked_ts(sv->cp)); /* the lag across a restart */
+	publish_cdc_space(sv);
 	return open_schema(sv);
 }
 

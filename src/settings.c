@@ -13,7 +13,8 @@ const char *const cdc_settings_keys[] = {
 	"archive_dir", "quarantine_dir", "delete_consumed", "shutdown_timeout", "log_file",
 	"orphan_timeout", "allow_unsafe_kafka", "schema_refresh_interval", "cassandra.tls", "cassandra.tls.ca_file",
 	"cassandra.tls.cert_file", "cassandra.tls.key_file", "cassandra.tls.server_name", "cassandra.tls.verify_host",
-	"read_ahead", "read_ahead_interval", "max_in_flight_bytes", NULL,
+	"read_ahead", "read_ahead_interval", "max_in_flight_bytes", "cassandra.config",
+	"cdc_total_space", NULL,
 };
 
 /* A true/false key into *out (def when unset): 0, or -1 with errstr. */
@@ -50,6 +51,7 @@ static void get_strings(cdc_settings *s, const cdc_config *c)
 	s->archive_dir = cdc_config_get(c, "archive_dir", NULL);
 	s->quarantine_dir = cdc_config_get(c, "quarantine_dir", NULL);
 	s->log_file = cdc_config_get(c, "log_file", NULL);
+	s->cassandra_yaml = cdc_config_get(c, "cassandra.config", NULL);
 	/* no longer used (docs/run.md: segments without _cdc.idx); accepted so
 	 * that an existing configuration still loads */
 	s->orphan_timeout_set = cdc_config_get(c, "orphan_timeout", NULL) != NULL;
@@ -78,6 +80,7 @@ int cdc_settings_load(cdc_settings *s, const cdc_config *c, char *errstr, size_t
 	    get_bool(c, "read_ahead", 1, &s->read_ahead, errstr, errlen) ||
 	    cdc_config_get_num(c, "read_ahead_interval", 10, 1, &s->read_ahead_ms, errstr, errlen) ||
 	    cdc_config_get_num(c, "max_in_flight_bytes", 16LL << 20, 0, &s->max_in_flight_bytes, errstr, errlen) ||
+	    cdc_config_get_num(c, "cdc_total_space", 0, 0, &s->cdc_total_space, errstr, errlen) ||
 	    cdc_config_get_num(c, "cassandra.port", 9042, 0, &s->port, errstr, errlen) ||
 	    cdc_config_get_num(c, "max_in_flight", 10000, 0, &s->max_in_flight, errstr, errlen) ||
 	    cdc_config_get_num(c, "checkpoint_interval", 1000, 1, &s->checkpoint_ms, errstr, errlen) ||
