@@ -2,6 +2,7 @@
 #
 #   make                 build ./cdctail
 #   make test            install what is missing, then run every test (scripts/test.sh)
+#   make soak            long fault runs against real services (tests/soak/*.sh, minutes each)
 #   make asan            build build/asan/cdctail with ASan + UBSan
 #   make unit            build and run the cmocka unit tests under ASan + UBSan
 #   make fuzz            build the libFuzzer targets (clang) and run each FUZZ_SECONDS
@@ -48,7 +49,7 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 
 .DEFAULT_GOAL := all
-.PHONY: all asan unit test fuzz fuzz-build bench install clean demo deb
+.PHONY: all asan unit test soak fuzz fuzz-build bench install clean demo deb
 
 DEMO_CASE ?= fixtures/5.0/seed
 
@@ -104,6 +105,11 @@ unit: $(UNIT_BINS)
 
 test:
 	scripts/test.sh
+
+# Long fault runs (tests/soak/*.sh, real services, minutes each), one after
+# the other under the services lock; TAP lines like the e2e tests.
+soak: cdctail asan
+	flock /tmp/cdctail-services.lock sh -c 'rc=0; for t in tests/soak/*.sh; do echo "== $$t"; "$$t" || rc=1; done; exit $$rc'
 
 # libFuzzer targets: each links the parser sources it exercises. CDCTAIL_FUZZ
 # (fuzz builds only) lets a target bypass CRC checks (include/segment.h).

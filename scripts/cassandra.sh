@@ -6,6 +6,7 @@
 #   scripts/cassandra.sh start --version 5.0|4.1|4.0 --dir DIR [--addr 127.0.0.1]
 #        [--compression none|lz4|snappy|deflate|zstd] [--seeds ADDR]
 #        [--segment-size-mb 1] [--sync-period-ms 500] [--cdc-total-space-mb 4096]
+#        [--cdc-block-writes true|false]   (4.1+: cdc_block_writes; Cassandra's default true)
 #        [--storage-compat NONE|CASSANDRA_4] [--cluster-name NAME] [--heap 1g]
 #        [--auth]   (PasswordAuthenticator; user cassandra/cassandra, ready a few s after start)
 #        [--tls-keystore FILE --tls-password P [--tls-truststore FILE] [--tls-client-auth]]
@@ -23,11 +24,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 cmd=$1; shift
 version= dir= addr=127.0.0.1 compression=none seeds= segmb=1 syncms=500 cdcmb=4096
-compat= cluster=cdctail heap=1g auth=0 keystore= truststore= tlspass= clientauth=false claccess=
+cdcblock= compat= cluster=cdctail heap=1g auth=0 keystore= truststore= tlspass= clientauth=false claccess=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--version) version=$2; shift ;;
@@ -38,6 +39,7 @@ while [ $# -gt 0 ]; do
 	--segment-size-mb) segmb=$2; shift ;;
 	--sync-period-ms) syncms=$2; shift ;;
 	--cdc-total-space-mb) cdcmb=$2; shift ;;
+	--cdc-block-writes) cdcblock=$2; shift ;;
 	--storage-compat) compat=$2; shift ;;
 	--cluster-name) cluster=$2; shift ;;
 	--heap) heap=$2; shift ;;
@@ -166,6 +168,11 @@ TLS
 	fi
 	if [ -n "$claccess" ]; then
 		case $full in 5.*) echo "commitlog_disk_access_mode: $claccess" ;; *) die "--commitlog-access is for 5.0" ;; esac
+	fi
+	if [ -n "$cdcblock" ]; then
+		case $cdcblock in true|false) ;; *) die "--cdc-block-writes true or false" ;; esac
+		case $full in 3.*|4.0.*) die "--cdc-block-writes is for 4.1 and later (4.0 always blocks)" ;; esac
+		echo "cdc_block_writes: $cdcblock"
 	fi
 	if [ -n "$compat" ]; then
 		case $full in 5.*) echo "storage_compatibility_mode: $compat" ;; *) die "--storage-compat is for 5.0" ;; esac

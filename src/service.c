@@ -422,9 +422,15 @@ static int removed_while_read(service *sv, seg_state *g, uint64_t limit)
 
 	if (lstat(g->file.idx_path, &st) == 0 || errno != ENOENT || lstat(g->file.path, &st) == 0 || errno != ENOENT)
 		return 0;
-	cdc_log(CDC_LOG_WARN, "%s: removed from cdc_raw with its _cdc.idx while being read (by hand, or by Cassandra "
-		"with cdc_block_writes: false): entries up to offset %" PRIu64 " are delivered, anything after it is "
-		"not in Kafka (cdctail_segments_lost_total)", g->file.path, limit == CDC_NO_LIMIT ? 0 : limit);
+	uint64_t read_to = g->seg ? cdc_segment_end_state(g->seg).file_offset : 0;
+
+	/* the file cdctail holds open still has what Cassandra wrote into it:
+	 * read-ahead may have read past the last idx, so say both */
+	cdc_log(CDC_LOG_WARN, "%s: removed from cdc_raw with its _cdc.idx while being read (by hand, by cdctail cleanup "
+		"--delete-unconsumed, or by Cassandra with cdc_block_writes: false): its last idx covered offset %" PRIu64
+		", entries were read to offset %" PRIu64 " and are delivered; anything Cassandra wrote after that is not "
+		"in Kafka (cdctail_segments_lost_total)", g->file.path, limit == CDC_NO_LIMIT ? 0 : limit,
+		read_to > limit && limit != CDC_NO_LIMIT ? read_to : (limit == CDC_NO_LIMIT ? read_to : limit));
 	cdc_metrics_add(sv->m, CDC_M_SEGMENTS_LOST, 1);
 	return 1;
 }

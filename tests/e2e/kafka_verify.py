@@ -7,7 +7,7 @@ usage:
   kafka_verify.py --bootstrap 127.0.0.1:9092 --topic T [--topic T2]
                   --writes writes.jsonl [--writes more.jsonl] [--copies 1|2]
                   [--since TS | --exact-since TS] [--report out.json]
-                  [--key-format report|json]
+                  [--key-format report|json] [--lost-out FILE]
 
 Reads every message of the topics from the beginning (a consumer with a
 unique group id, assigned to every partition from the low watermark) until it
@@ -146,6 +146,7 @@ def main():
     ap.add_argument("--exact-since", type=int, metavar="TS",
                     help="as --since TS, and no event with ts < TS may be present")
     ap.add_argument("--report", help="also write the report here")
+    ap.add_argument("--lost-out", help="write the ts of every lost write here, one a line")
     ap.add_argument("--idle", type=float, default=5.0, help="seconds with no new message at the end offsets")
     ap.add_argument("--timeout", type=float, default=900.0, help="give up reading after this many seconds")
     ap.add_argument("--key-format", choices=("report", "json"), default="report")
@@ -223,6 +224,7 @@ def main():
         by_ts[ts].append(ev)
 
     lost, lost_ex, lost_by_shape = 0, [], collections.Counter()
+    lost_ts = []
     dup_total, dup_writes, dup_max, dup_ex = 0, 0, 0, []
     under, under_ex = 0, []
     idm, idm_ex = 0, []
@@ -238,6 +240,7 @@ def main():
         copies_hist[len(evs)] += 1
         if not evs:
             lost += 1
+            lost_ts.append(ts)
             lost_by_shape[w.get("shape")] += 1
             if len(lost_ex) < EXAMPLES:
                 lost_ex.append(w)
@@ -297,6 +300,9 @@ def main():
     }
     text = json.dumps(rep, ensure_ascii=False)
     print(text)
+    if a.lost_out:
+        with open(a.lost_out, "w", encoding="utf-8") as f:
+            f.writelines("%d\n" % t for t in sorted(lost_ts))
     if a.report:
         with open(a.report, "w", encoding="utf-8") as f:
             f.write(json.dumps(rep, ensure_ascii=False, indent=1) + "\n")

@@ -128,6 +128,7 @@ check "state_dir full: cdctail_checkpoint_errors_total $(metric cdctail_checkpoi
 	sh -c "[ '$(metric cdctail_checkpoint_errors_total "$TMP/m.prom")' -gt 0 ] 2>/dev/null"
 # SIGKILL and a restart while it is still full
 kill -9 $pid; wait $pid 2>/dev/null
+rm -f "$TMP/m.prom" # the new process's figures only
 printf 'cluster_name: x\ncdc_total_space: 24MiB # as scripts/cassandra.sh writes it\n' >"$TMP/cassandra.yaml"
 "$CDCTAIL" run --config "$TMP/run.conf" --set cassandra.config="$TMP/cassandra.yaml" --set cdc_total_space=1G 2>>"$TMP/stderr" &
 pid=$!
