@@ -13,6 +13,7 @@ typedef struct cdc_settings {
 	const char *cdc_raw, *state_dir, *schema, *host, *user, *password_file, *node, *output;
 	const char *topic_template, *topic_prefix, *metrics_file, *archive_dir, *quarantine_dir;
 	const char *log_file;
+	const char *metrics_listen; /* metrics.listen as given (checked), NULL: no HTTP */
 	char quarantine_buf[4096], node_buf[256];
 	long long port, max_in_flight, checkpoint_ms, rescan_ms, metrics_ms, shutdown_ms;
 	long long schema_refresh_ms; /* schema_refresh_interval: between two reads of the node's schema */
