@@ -137,4 +137,14 @@ int cdc_cql_segment_unwrap(const uint8_t *p, size_t n, size_t *used, cdc_buf *pa
 void cdc_cql_encode_query(cdc_buf *out, int version, int16_t stream, const char *cql, int32_t page_size,
 			  const uint8_t *ps, size_t ps_len);
 
+/* --- consistency levels (cdctail snapshot) --- */
+
+/* The protocol's code of a consistency level by name (ONE, LOCAL_ONE,
+ * QUORUM, LOCAL_QUORUM, ALL, ...; any case): 0, or -1 for another name. */
+int cdc_cql_consistency(const char *name, uint16_t *code);
+
+/* cdc_cql_query at that consistency instead of ONE. */
+int cdc_cql_query_at(cdc_cql_conn *c, const char *cql, uint16_t consistency, int page_size, cdc_cql_row_fn fn,
+		     void *opaque, char *errstr, size_t errlen);
+
 #endif
