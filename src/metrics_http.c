@@ -246,8 +246,13 @@ int cdc_metrics_http_start(cdc_metrics_http **out, cdc_metrics *m, const cdc_lis
 	h->addr = *addr;
 	h->d = start_daemon(h);
 	if (!h->d) {
-		cdc_error(errstr, errlen, "metrics.listen = %s: cannot listen there: %s", addr->text,
-			  h->start_msg[0] ? h->start_msg : "libmicrohttpd refused to start");
+		/* libmicrohttpd says "Failed to bind to port 0: REASON" (the port
+		 * being in the address given): keep REASON, name the address */
+		const char *why = h->start_msg[0] ? h->start_msg : "libmicrohttpd refused to start";
+		const char *colon = strncmp(why, "Failed to bind", 14) == 0 ? strrchr(why, ':') : NULL;
+
+		cdc_error(errstr, errlen, "metrics.listen = %s: cannot listen on %s: %s", addr->text, addr->where,
+			  colon ? colon + 2 : why);
 		free(h);
 		return -1;
 	}

@@ -131,11 +131,30 @@ static void http_fall_back(http_state *st, cdc_metrics *m, const char *want, con
 	}
 }
 
+/* Where metrics.listen was given, for messages: "--set" when an override
+ * set it (the last word), else the configuration file. */
+static const char *listen_origin(const config_src *src)
+{
+	static const char key[] = "metrics.listen";
+	int i;
+
+	for (i = src->nsets; i-- > 0;) {
+		const char *s = src->sets[i];
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (strncmp(s, key, sizeof(key) - 1) == 0 && strchr(" \t=", s[sizeof(key) - 1]))
+			return "--set";
+	}
+	return src->path ? src->path : "--set";
+}
+
 /* Makes the server match cfg's metrics.listen: nothing when unchanged; a
  * new address is taken before the old one is let go (or, when the old one
  * holds the port, right after). At the start (first) a failure is fatal:
- * -1, logged. On a reload it is logged and the old server kept: 0. */
-static int http_apply(http_state *st, cdc_metrics *m, const cdc_config *cfg, int first)
+ * -1, logged with where the value came from (src). On a reload it is
+ * logged and the old server kept: 0. */
+static int http_apply(http_state *st, cdc_metrics *m, const cdc_config *cfg, const config_src *src, int first)
 {
 	const char *want = cdc_config_get(cfg, "metrics.listen", NULL);
 	char errstr[CDC_ERRSTR_SIZE];
@@ -157,7 +176,7 @@ static int http_apply(http_state *st, cdc_metrics *m, const cdc_config *cfg, int
 	}
 	if (!nh) {
 		if (first) {
-			cdc_log(CDC_LOG_ERR, "%s", errstr);
+			cdc_log(CDC_LOG_ERR, "%s: %s", listen_origin(src), errstr);
 			return -1;
 		}
 		http_fall_back(st, m, want, errstr);
@@ -252,7 +271,7 @@ int cdc_run_main(int argc, char **argv)
 		return 1;
 	}
 	cdc_log_open(log_file_of(cfg));
-	if (http_apply(&http, m, cfg, 1) != 0) {
+	if (http_apply(&http, m, cfg, &src, 1) != 0) {
 		cdc_log_close();
 		cdc_config_destroy(cfg);
 		cdc_metrics_destroy(m);
@@ -269,7 +288,7 @@ int cdc_run_main(int argc, char **argv)
 		if (rc != 2)
 			break;
 		cfg = next;
-		http_apply(&http, m, cfg, 0);
+		http_apply(&http, m, cfg, &src, 0);
 	}
 	cdc_metrics_http_stop(http.h);
 	cdc_log_close();
