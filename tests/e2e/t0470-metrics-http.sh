@@ -200,8 +200,18 @@ sleep 0.3
 check "textfile: the same histograms, promtool check metrics passes, latency _count $(val cdctail_delivery_latency_seconds_count "$TMP/m.prom")" \
 	sh -c "[ '$(val cdctail_delivery_latency_seconds_count "$TMP/m.prom")' = $n3 ] && grep -q '^cdctail_read_behind_bytes_bucket{le=\"+Inf\"}' '$TMP/m.prom' && promtool check metrics <'$TMP/m.prom' >/dev/null 2>&1"
 
-# ---- SIGTERM with a stuck client open: exit 0 promptly, the port closed
+# ---- SIGHUP with a new port: served there, the old one closed, the counters kept
 kill $spid 2>/dev/null; wait $spid 2>/dev/null
+H2=$((HPORT + 1))
+sed -i "s|^metrics.listen = .*|metrics.listen = 127.0.0.1:$H2|" "$TMP/run.conf"
+kill -HUP $pid
+wait_for 10 sh -c "curl -sf --max-time 1 -o '$TMP/s4' http://127.0.0.1:$H2/metrics"
+check "SIGHUP: metrics.listen moved to :$H2, :$HPORT closed, events_acked_total kept ($(val cdctail_events_acked_total "$TMP/s4"))" \
+	sh -c "[ '$(val cdctail_events_acked_total "$TMP/s4")' = $n3 ] && ! curl -s --max-time 1 -o /dev/null '$URL'"
+URL=http://127.0.0.1:$H2/metrics
+HPORT=$H2
+
+# ---- SIGTERM with a stuck client open: exit 0 promptly, the port closed
 python3 -c 'import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.sendall(b"GET /metr"); time.sleep(20)' "$HPORT" &
 stuck=$!
