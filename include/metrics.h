@@ -5,7 +5,15 @@
  * reloads, so they start from 0 only in a new process. Events are counted
  * per table and op when the sink acknowledges them. Every call may come from
  * any thread (a mutex guards the values), so a reader on another thread
- * never sees a half-updated series. */
+ * never sees a half-updated series. Rendering copies the values under the
+ * mutex (a memcpy of the counters and series, no formatting, no I/O) and
+ * formats the copy after letting go, so a reader (the HTTP thread,
+ * metrics_http.h) holds up the pipeline's updates only for that copy.
+ *
+ * Two histograms: cdctail_delivery_latency_seconds, the time from an
+ * event's write time (`ts`) to its acknowledgement, observed per event; and
+ * cdctail_read_behind_bytes, the bytes of cdc_raw readable but not read
+ * yet, observed once per cdc_metrics_read_behind call (every second). */
 #ifndef CDCTAIL_METRICS_H
 #define CDCTAIL_METRICS_H
 
@@ -57,9 +65,20 @@ void cdc_metrics_set(cdc_metrics *m, cdc_gauge g, uint64_t v);
  * CDC_NO_SERIES when there are 4096 already (or no memory). */
 uint32_t cdc_metrics_series(cdc_metrics *m, const char *keyspace, const char *table, const char *op);
 
-/* One event of `series` (CDC_NO_SERIES: only the total) acknowledged, of
- * `bytes` JSON bytes, written at ts (µs). */
-void cdc_metrics_acked(cdc_metrics *m, uint32_t series, size_t bytes, int64_t ts);
+/* One event of `series` (CDC_NO_SERIES: only the total) acknowledged at
+ * now_us (wall clock), of `bytes` JSON bytes, written at ts (µs): also one
+ * delivery latency of now_us - ts (0 when ts is later than now_us; none
+ * when ts is 0, unknown). */
+void cdc_metrics_acked(cdc_metrics *m, uint32_t series, size_t bytes, int64_t ts, int64_t now_us);
+
+/* One sample of the read-behind: bytes of cdc_raw readable, not yet read. */
+void cdc_metrics_read_behind(cdc_metrics *m, uint64_t bytes);
+
+/* The histograms' bucket bounds, in their units (µs; bytes), ascending. */
+extern const uint64_t cdc_latency_bounds_us[];
+extern const size_t cdc_latency_nbounds;
+extern const uint64_t cdc_read_behind_bounds[];
+extern const size_t cdc_read_behind_nbounds;
 
 /* Events acknowledged in all. */
 uint64_t cdc_metrics_acked_total(const cdc_metrics *m);

@@ -15,6 +15,7 @@ typedef struct cdc_settings {
 	const char *log_file;
 	const char *cassandra_yaml; /* cassandra.config: the node's cassandra.yaml (cdc_total_space), or NULL */
 	long long cdc_total_space; /* cdc_total_space: the cap when no cassandra.yaml is named (0: not set) */
+	const char *metrics_listen; /* metrics.listen as given (checked), NULL: no HTTP */
 	char quarantine_buf[4096], node_buf[256];
 	long long port, max_in_flight, checkpoint_ms, rescan_ms, metrics_ms, shutdown_ms;
 	long long schema_refresh_ms; /* schema_refresh_interval: between two reads of the node's schema */

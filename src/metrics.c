@@ -2,6 +2,7 @@
 #include "metrics.h"
 #include "err.h"
 #include "fsmove.h"
+#include "histogram.h"
 #include "segment.h"
 
 #include <errno.h>
@@ -17,14 +18,37 @@ typedef struct series {
 	uint64_t events, bytes;
 } series;
 
-struct cdc_metrics {
-	pthread_mutex_t lock;
+/* Everything but the per-table series: copied whole by a render. */
+typedef struct values {
 	uint64_t counter[CDC_M_NCOUNTERS], gauge[CDC_M_NGAUGES], acked;
 	int64_t newest_acked_ts;
 	uint64_t ahead_entries, ahead_stops[CDC_PENDING_KINDS];
+	cdc_histogram latency, behind;
+} values;
+
+struct cdc_metrics {
+	pthread_mutex_t lock;
+	values v;
 	series *s;
 	size_t n, cap;
 };
+
+/* Delivery latency: sub-second for a pipeline that keeps up (read-ahead
+ * on), around Cassandra's commitlog sync period (10 s by default) without
+ * read-ahead, minutes to a day while a backlog is worked off. */
+const uint64_t cdc_latency_bounds_us[] = {
+	5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000,
+	60000000, 120000000, 300000000, 600000000, 1800000000, 3600000000, 21600000000, 86400000000,
+};
+const size_t cdc_latency_nbounds = sizeof(cdc_latency_bounds_us) / sizeof(cdc_latency_bounds_us[0]);
+
+/* Read-behind: 0 (caught up), then by powers of four from 64 KiB (a few
+ * entries) to 64 GiB (thousands of 32 MiB segments). */
+const uint64_t cdc_read_behind_bounds[] = {
+	0, 1ull << 16, 1ull << 18, 1ull << 20, 1ull << 22, 1ull << 24, 1ull << 26, 1ull << 28, 1ull << 30,
+	1ull << 32, 1ull << 34, 1ull << 36,
+};
+const size_t cdc_read_behind_nbounds = sizeof(cdc_read_behind_bounds) / sizeof(cdc_read_behind_bounds[0]);
 
 static const struct { const char *name, *help; } counters[CDC_M_NCOUNTERS] = {
 	[CDC_M_DELIVERY_ERRORS] = { "cdctail_delivery_errors_total", "Messages Kafka failed (they are sent again after a re-read)." },
@@ -55,8 +79,11 @@ cdc_metrics *cdc_metrics_new(void)
 {
 	cdc_metrics *m = calloc(1, sizeof(*m));
 
-	if (m)
-		pthread_mutex_init(&m->lock, NULL);
+	if (!m)
+		return NULL;
+	pthread_mutex_init(&m->lock, NULL);
+	cdc_histogram_init(&m->v.latency, cdc_latency_bounds_us, cdc_latency_nbounds, 1000000);
+	cdc_histogram_init(&m->v.behind, cdc_read_behind_bounds, cdc_read_behind_nbounds, 1);
 	return m;
 }
 
@@ -72,7 +99,7 @@ void cdc_metrics_destroy(cdc_metrics *m)
 void cdc_metrics_add(cdc_metrics *m, cdc_counter c, uint64_t n)
 {
 	pthread_mutex_lock(&m->lock);
-	m->counter[c] += n;
+	m->v.counter[c] += n;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -82,7 +109,7 @@ uint64_t cdc_metrics_get(const cdc_metrics *m, cdc_counter c)
 	uint64_t v;
 
 	pthread_mutex_lock(&w->lock);
-	v = m->counter[c];
+	v = m->v.counter[c];
 	pthread_mutex_unlock(&w->lock);
 	return v;
 }
@@ -90,7 +117,7 @@ uint64_t cdc_metrics_get(const cdc_metrics *m, cdc_counter c)
 void cdc_metrics_set(cdc_metrics *m, cdc_gauge g, uint64_t v)
 {
 	pthread_mutex_lock(&m->lock);
-	m->gauge[g] = v;
+	m->v.gauge[g] = v;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -137,16 +164,18 @@ out:
 	return rc;
 }
 
-void cdc_metrics_acked(cdc_metrics *m, uint32_t sr, size_t bytes, int64_t ts)
+void cdc_metrics_acked(cdc_metrics *m, uint32_t sr, size_t bytes, int64_t ts, int64_t now_us)
 {
 	pthread_mutex_lock(&m->lock);
-	m->acked++;
+	m->v.acked++;
+	if (ts > 0)
+		cdc_histogram_observe(&m->v.latency, now_us > ts ? (uint64_t)(now_us - ts) : 0);
 	if (sr < m->n) {
 		m->s[sr].events++;
 		m->s[sr].bytes += bytes;
 	}
-	if (ts > m->newest_acked_ts)
-		m->newest_acked_ts = ts;
+	if (ts > m->v.newest_acked_ts)
+		m->v.newest_acked_ts = ts;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -156,7 +185,7 @@ uint64_t cdc_metrics_acked_total(const cdc_metrics *m)
 	uint64_t v;
 
 	pthread_mutex_lock(&w->lock);
-	v = m->acked;
+	v = m->v.acked;
 	pthread_mutex_unlock(&w->lock);
 	return v;
 }
@@ -167,7 +196,7 @@ int64_t cdc_metrics_newest_acked_ts(const cdc_metrics *m)
 	int64_t v;
 
 	pthread_mutex_lock(&w->lock);
-	v = m->newest_acked_ts;
+	v = m->v.newest_acked_ts;
 	pthread_mutex_unlock(&w->lock);
 	return v;
 }
@@ -175,8 +204,8 @@ int64_t cdc_metrics_newest_acked_ts(const cdc_metrics *m)
 void cdc_metrics_seed_newest_acked_ts(cdc_metrics *m, int64_t ts)
 {
 	pthread_mutex_lock(&m->lock);
-	if (ts > m->newest_acked_ts)
-		m->newest_acked_ts = ts;
+	if (ts > m->v.newest_acked_ts)
+		m->v.newest_acked_ts = ts;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -185,9 +214,16 @@ void cdc_metrics_set_read_ahead(cdc_metrics *m, uint64_t entries, const uint64_t
 	int k;
 
 	pthread_mutex_lock(&m->lock);
-	m->ahead_entries = entries;
+	m->v.ahead_entries = entries;
 	for (k = 0; k < nstops && k < CDC_PENDING_KINDS; k++)
-		m->ahead_stops[k] = stops[k];
+		m->v.ahead_stops[k] = stops[k];
+	pthread_mutex_unlock(&m->lock);
+}
+
+void cdc_metrics_read_behind(cdc_metrics *m, uint64_t bytes)
+{
+	pthread_mutex_lock(&m->lock);
+	cdc_histogram_observe(&m->v.behind, bytes);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -197,56 +233,103 @@ static void head(cdc_buf *b, const char *name, const char *help, const char *typ
 	cdc_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* The per-table series: events and bytes. Lock held. */
-static void render_series(const cdc_metrics *m, cdc_buf *b)
+/* The per-table series: events and bytes. */
+static void render_series(const series *s, size_t n, cdc_buf *b)
 {
 	size_t i;
 
 	head(b, "cdctail_events_total", "Events acknowledged by Kafka (or written to the output file), by table and op.",
 	     "counter");
-	for (i = 0; i < m->n; i++)
+	for (i = 0; i < n; i++)
 		cdc_buf_printf(b, "cdctail_events_total{keyspace=\"%s\",table=\"%s\",op=\"%s\"} %" PRIu64 "\n",
-			       m->s[i].keyspace, m->s[i].table, m->s[i].op, m->s[i].events);
+			       s[i].keyspace, s[i].table, s[i].op, s[i].events);
 	head(b, "cdctail_event_bytes_total", "JSON bytes of the acknowledged events, by table and op.", "counter");
-	for (i = 0; i < m->n; i++)
+	for (i = 0; i < n; i++)
 		cdc_buf_printf(b, "cdctail_event_bytes_total{keyspace=\"%s\",table=\"%s\",op=\"%s\"} %" PRIu64 "\n",
-			       m->s[i].keyspace, m->s[i].table, m->s[i].op, m->s[i].bytes);
+			       s[i].keyspace, s[i].table, s[i].op, s[i].bytes);
 }
 
-int cdc_metrics_render(cdc_metrics *m, int64_t now_us, cdc_buf *b)
+/* Copies the values and the series under the lock (*s grown to hold them,
+ * *cap its room). 0, or -1 when out of memory. */
+static int snapshot(cdc_metrics *m, values *v, series **s, size_t *n, size_t *cap)
+{
+	for (;;) {
+		size_t want;
+
+		pthread_mutex_lock(&m->lock);
+		want = m->n;
+		if (want <= *cap) {
+			*v = m->v;
+			if (want)
+				memcpy(*s, m->s, want * sizeof(**s));
+			*n = want;
+			pthread_mutex_unlock(&m->lock);
+			return 0;
+		}
+		pthread_mutex_unlock(&m->lock);
+		/* series only grow: allocate outside the lock, then look again */
+		series *ns = realloc(*s, want * sizeof(*ns));
+
+		if (!ns)
+			return -1;
+		*s = ns;
+		*cap = want;
+	}
+}
+
+/* The copy in the text format. */
+static void render_values(const values *v, const series *s, size_t n, int64_t now_us, cdc_buf *b)
 {
 	int i;
 
-	pthread_mutex_lock(&m->lock);
-	render_series(m, b);
+	render_series(s, n, b);
 	head(b, "cdctail_events_acked_total", "Events acknowledged by the sink.", "counter");
-	cdc_buf_printf(b, "cdctail_events_acked_total %" PRIu64 "\n", m->acked);
+	cdc_buf_printf(b, "cdctail_events_acked_total %" PRIu64 "\n", v->acked);
 	for (i = 0; i < CDC_M_NCOUNTERS; i++) {
 		head(b, counters[i].name, counters[i].help, "counter");
-		cdc_buf_printf(b, "%s %" PRIu64 "\n", counters[i].name, m->counter[i]);
+		cdc_buf_printf(b, "%s %" PRIu64 "\n", counters[i].name, v->counter[i]);
 	}
 	for (i = 0; i < CDC_M_NGAUGES; i++) {
-		if (i == CDC_G_CDC_TOTAL_SPACE && !m->gauge[i])
+		if (i == CDC_G_CDC_TOTAL_SPACE && !v->gauge[i])
 			continue; /* unknown: absent rather than a misleading 0 */
 		head(b, gauges[i].name, gauges[i].help, "gauge");
-		cdc_buf_printf(b, "%s %" PRIu64 "\n", gauges[i].name, m->gauge[i]);
+		cdc_buf_printf(b, "%s %" PRIu64 "\n", gauges[i].name, v->gauge[i]);
 	}
 	head(b, "cdctail_read_ahead_entries_total", "Entries read before the commitlog sync that covers them.",
 	     "counter");
-	cdc_buf_printf(b, "cdctail_read_ahead_entries_total %" PRIu64 "\n", m->ahead_entries);
+	cdc_buf_printf(b, "cdctail_read_ahead_entries_total %" PRIu64 "\n", v->ahead_entries);
 	head(b, "cdctail_read_ahead_stops_total", "Times reading ahead stopped at an entry not complete yet, by "
 	     "what it looked like (empty, size, body, past-eof, sealed).", "counter");
 	for (i = 1; i < CDC_PENDING_KINDS; i++)
 		cdc_buf_printf(b, "cdctail_read_ahead_stops_total{state=\"%s\"} %" PRIu64 "\n",
-			       cdc_pending_name((cdc_pending)i), m->ahead_stops[i]);
+			       cdc_pending_name((cdc_pending)i), v->ahead_stops[i]);
+	cdc_histogram_render(&v->latency, "cdctail_delivery_latency_seconds",
+			     "Time from an event's write time (ts) to its acknowledgement by Kafka (or the output file).",
+			     b);
+	cdc_histogram_render(&v->behind, "cdctail_read_behind_bytes",
+			     "Bytes of cdc_raw readable (covered by _cdc.idx) but not read yet, sampled every second.", b);
 	/* unknown until an event was acknowledged (now or before a restart, from
 	 * the checkpoint): no series rather than a reassuring 0 */
-	if (m->newest_acked_ts) {
+	if (v->newest_acked_ts) {
 		head(b, "cdctail_lag_seconds", "Now minus the write time of the newest acknowledged event.", "gauge");
-		cdc_buf_printf(b, "cdctail_lag_seconds %.3f\n", (double)(now_us - m->newest_acked_ts) / 1e6);
+		cdc_buf_printf(b, "cdctail_lag_seconds %.3f\n", (double)(now_us - v->newest_acked_ts) / 1e6);
 	}
-	pthread_mutex_unlock(&m->lock);
-	return b->oom ? -1 : 0;
+}
+
+int cdc_metrics_render(cdc_metrics *m, int64_t now_us, cdc_buf *b)
+{
+	values *v = malloc(sizeof(*v));
+	series *s = NULL;
+	size_t n = 0, cap = 0;
+	int rc = -1;
+
+	if (v && snapshot(m, v, &s, &n, &cap) == 0) {
+		render_values(v, s, n, now_us, b);
+		rc = b->oom ? -1 : 0;
+	}
+	free(s);
+	free(v);
+	return rc;
 }
 
 int cdc_metrics_write_textfile(cdc_metrics *m, const char *path, int64_t now_us, char *errstr, size_t errlen)

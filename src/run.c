@@ -5,6 +5,7 @@
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_http.h"
 #include "service.h"
 #include "settings.h"
 #include "sink.h"
@@ -92,6 +93,101 @@ static cdc_config *reload_check(void *opaque)
 	return NULL;
 }
 
+/* The HTTP server of metrics.listen: it outlives the service's restarts
+ * inside the process, so scrapes go on through a reload. */
+typedef struct http_state {
+	cdc_metrics_http *h;
+	char listen[80];         /* the value served, "" when none */
+} http_state;
+
+/* Starts a server for value into *out (logged once it serves). 0, or -1
+ * with errstr. */
+static int http_open(cdc_metrics_http **out, cdc_metrics *m, const char *value, char *errstr, size_t errlen)
+{
+	cdc_listen_addr a;
+
+	*out = NULL;
+	if (cdc_metrics_listen_parse(value, &a, errstr, errlen) != 0 ||
+	    cdc_metrics_http_start(out, m, &a, errstr, errlen) != 0)
+		return -1;
+	cdc_log(CDC_LOG_INFO, "metrics served at http://%s/metrics (metrics.listen = %s)", a.where, value);
+	return 0;
+}
+
+/* On a reload, when the new address could not be taken: the old one again
+ * (it was stopped to free its port), or none. */
+static void http_fall_back(http_state *st, cdc_metrics *m, const char *want, const char *why)
+{
+	char errstr[CDC_ERRSTR_SIZE];
+
+	cdc_log(CDC_LOG_ERR, "SIGHUP: %s; metrics.listen = %s NOT applied", why, want);
+	if (st->h) {
+		cdc_log(CDC_LOG_INFO, "metrics still served as metrics.listen = %s", st->listen);
+		return;
+	}
+	if (st->listen[0] && http_open(&st->h, m, st->listen, errstr, sizeof(errstr)) != 0) {
+		cdc_log(CDC_LOG_ERR, "%s; no metrics over HTTP until the next reload", errstr);
+		st->listen[0] = '\0';
+	}
+}
+
+/* Where metrics.listen was given, for messages: "--set" when an override
+ * set it (the last word), else the configuration file. */
+static const char *listen_origin(const config_src *src)
+{
+	static const char key[] = "metrics.listen";
+	int i;
+
+	for (i = src->nsets; i-- > 0;) {
+		const char *s = src->sets[i];
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (strncmp(s, key, sizeof(key) - 1) == 0 && strchr(" \t=", s[sizeof(key) - 1]))
+			return "--set";
+	}
+	return src->path ? src->path : "--set";
+}
+
+/* Makes the server match cfg's metrics.listen: nothing when unchanged; a
+ * new address is taken before the old one is let go (or, when the old one
+ * holds the port, right after). At the start (first) a failure is fatal:
+ * -1, logged with where the value came from (src). On a reload it is
+ * logged and the old server kept: 0. */
+static int http_apply(http_state *st, cdc_metrics *m, const cdc_config *cfg, const config_src *src, int first)
+{
+	const char *want = cdc_config_get(cfg, "metrics.listen", NULL);
+	char errstr[CDC_ERRSTR_SIZE];
+	cdc_metrics_http *nh = NULL;
+
+	if (strcmp(want ? want : "", st->listen) == 0)
+		return 0;
+	if (!want) {
+		cdc_metrics_http_stop(st->h);
+		st->h = NULL;
+		st->listen[0] = '\0';
+		cdc_log(CDC_LOG_INFO, "metrics.listen removed: metrics no longer served over HTTP");
+		return 0;
+	}
+	if (http_open(&nh, m, want, errstr, sizeof(errstr)) != 0 && st->h) {
+		cdc_metrics_http_stop(st->h);
+		st->h = NULL;
+		http_open(&nh, m, want, errstr, sizeof(errstr));
+	}
+	if (!nh) {
+		if (first) {
+			cdc_log(CDC_LOG_ERR, "%s: %s", listen_origin(src), errstr);
+			return -1;
+		}
+		http_fall_back(st, m, want, errstr);
+		return 0;
+	}
+	cdc_metrics_http_stop(st->h);
+	st->h = nh;
+	snprintf(st->listen, sizeof(st->listen), "%s", want);
+	return 0;
+}
+
 static void run_usage(FILE *f)
 {
 	fputs("Usage: cdctail run --config FILE [--set key=value]...\n"
@@ -152,6 +248,7 @@ int cdc_run_main(int argc, char **argv)
 	const char *sets[64];
 	config_src src = { NULL, sets, 0 };
 	cdc_service_ctl ctl = { &g_stop, &g_hup, reload_check, &src };
+	http_state http = { NULL, "" };
 	char errstr[CDC_ERRSTR_SIZE];
 	cdc_metrics *m;
 	cdc_config *cfg;
@@ -174,6 +271,12 @@ int cdc_run_main(int argc, char **argv)
 		return 1;
 	}
 	cdc_log_open(log_file_of(cfg));
+	if (http_apply(&http, m, cfg, &src, 1) != 0) {
+		cdc_log_close();
+		cdc_config_destroy(cfg);
+		cdc_metrics_destroy(m);
+		return 1;
+	}
 	for (;;) {
 		cdc_config *next = NULL;
 
@@ -185,7 +288,9 @@ int cdc_run_main(int argc, char **argv)
 		if (rc != 2)
 			break;
 		cfg = next;
+		http_apply(&http, m, cfg, &src, 0);
 	}
+	cdc_metrics_http_stop(http.h);
 	cdc_log_close();
 	cdc_metrics_destroy(m);
 	return rc;

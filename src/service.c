@@ -58,6 +58,7 @@ typedef struct seg_state {
 				  * DISCARDED once decided (cdcraw.h) */
 	uint64_t synced;         /* what _cdc.idx covers: read ahead or not, the
 				  * checkpoint never goes past it */
+	uint64_t read_to;        /* logical offset reading got to (read-behind) */
 } seg_state;
 
 /* The entry whose events are in the outbox. */
@@ -101,7 +102,7 @@ typedef struct service {
 		int64_t first_met_ms;
 	} held;
 	cdc_raw_witness witness; /* for the idx-less segment waited for */
-	int64_t next_cp, next_scan, next_metrics, next_wd, wd_ms;
+	int64_t next_cp, next_scan, next_metrics, next_sample, next_wd, wd_ms;
 	uint64_t cp_failures;    /* checkpoint saves failed in a row */
 	int64_t cp_failed_since, cp_failed_told; /* the first of them, the last said (monotonic ms) */
 	int64_t release_not_before; /* a release failed: none is tried before (monotonic ms) */
@@ -153,7 +154,7 @@ static void on_delivery(void *opaque, const cdc_msg_tag *tag, const cdc_delivery
 	int ok = 0;
 
 	if (d->status == CDC_DELIVERED)
-		cdc_metrics_acked(sv->m, tag->stat, d->len, tag->ts);
+		cdc_metrics_acked(sv->m, tag->stat, d->len, tag->ts, wall_us());
 	if (sv->stopping) /* purged at exit: sent again by the next run */
 		return;
 	switch (d->status) {
@@ -366,6 +367,7 @@ static int open_seg(service *sv, seg_state *g)
 		start_read_ahead(sv, g);
 	cdc_checkpoint_get(sv->cp, g->file.id, &pos, &finished);
 	g->ack = cdc_acktrack_new(g->file.id, pos);
+	g->read_to = pos;
 	if (!g->ack) {
 		cdc_log(CDC_LOG_ERR, "out of memory");
 		return -1;
@@ -565,12 +567,18 @@ static int read_some(service *sv, seg_state *g, int budget)
 			return n + 1;
 		}
 		if (r == 0) {
+			uint64_t at = cdc_segment_end_state(g->seg).logical_offset;
+
+			if (at > g->read_to)
+				g->read_to = at;
 			r = at_read_end(sv, g);
 			if (r == 1)
 				continue;
 			return r == 2 ? n + 1 : n;
 		}
 		n++;
+		if ((it.kind == CDC_ITEM_ENTRY || it.kind == CDC_ITEM_ERROR) && it.entry.end > g->read_to)
+			g->read_to = it.entry.end;
 		if (it.kind == CDC_ITEM_ERROR) {
 			uint64_t end = it.entry.end > it.entry.offset ? it.entry.end : it.entry.offset + 1;
 
@@ -1088,6 +1096,58 @@ static void publish_read_ahead(service *sv)
 	cdc_metrics_set_read_ahead(sv->m, e + sv->ahead_entries, c, CDC_PENDING_KINDS);
 }
 
+/* Whether metrics go anywhere (a text file, HTTP). */
+static int metrics_on(const service *sv)
+{
+	return sv->s.metrics_file || sv->s.metrics_listen;
+}
+
+/* The values only the loop knows, into the metrics. */
+static void publish(service *sv)
+{
+	count_overflows(sv);
+	publish_read_ahead(sv);
+	cdc_metrics_set(sv->m, CDC_G_IN_FLIGHT, sv->sink ? cdc_sink_in_flight(sv->sink) : 0);
+}
+
+/* Up to where Cassandra made g readable (logical offset): what its
+ * _cdc.idx covers, the whole file for one read whole (3.x, or discarded
+ * by Cassandra), 0 for one without idx still undecided. */
+static uint64_t readable_to(const seg_state *g)
+{
+	cdc_index idx;
+
+	if (g->seg || g->ack)
+		return g->synced == CDC_NO_LIMIT ? (uint64_t)g->file.size : g->synced;
+	if (g->file.has_idx)
+		return cdc_index_read_ex(g->file.idx_path, CDC_OPEN_NOFOLLOW, &idx, NULL, 0) == 0 ? idx.offset : 0;
+	return cdc_raw_whole_at_discard(g->file.version) ? (uint64_t)g->file.size : 0;
+}
+
+/* Bytes of cdc_raw readable and not read yet: per segment not read to its
+ * end, readable_to minus where reading got (the checkpoint position for
+ * one not opened yet). */
+static uint64_t read_behind(service *sv)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < sv->nsegs; i++) {
+		const seg_state *g = sv->segs[i];
+		uint64_t avail, pos = g->read_to;
+		int fin;
+
+		if (g->read_done)
+			continue;
+		if (!g->ack && cdc_checkpoint_get(sv->cp, g->file.id, &pos, &fin) != 0)
+			pos = 0;
+		avail = readable_to(g);
+		if (avail > pos)
+			sum += avail - pos;
+	}
+	return sum;
+}
+
 /* Writes the metrics text file when configured. */
 static void write_metrics(service *sv)
 {
@@ -1095,9 +1155,7 @@ static void write_metrics(service *sv)
 
 	if (!sv->s.metrics_file)
 		return;
-	count_overflows(sv);
-	publish_read_ahead(sv);
-	cdc_metrics_set(sv->m, CDC_G_IN_FLIGHT, sv->sink ? cdc_sink_in_flight(sv->sink) : 0);
+	publish(sv);
 	if (cdc_metrics_write_textfile(sv->m, sv->s.metrics_file, wall_us(), errstr, sizeof(errstr)) != 0)
 		cdc_log(CDC_LOG_WARN, "%s", errstr);
 }
@@ -1110,6 +1168,11 @@ static void step_timers(service *sv)
 	if (t >= sv->next_cp) {
 		save_checkpoint(sv);
 		sv->next_cp = t + sv->s.checkpoint_ms;
+	}
+	if (metrics_on(sv) && t >= sv->next_sample) {
+		publish(sv);
+		cdc_metrics_read_behind(sv->m, read_behind(sv));
+		sv->next_sample = t + 1000;
 	}
 	if (sv->s.metrics_file && t >= sv->next_metrics) {
 		write_metrics(sv);
@@ -1141,6 +1204,10 @@ static void step_wait(service *sv)
 	wait = sv->next_cp - t;
 	if (sv->next_scan - t < wait)
 		wait = sv->next_scan - t;
+	if (metrics_on(sv) && sv->next_sample - t < wait)
+		wait = sv->next_sample - t;
+	if (sv->s.metrics_file && sv->next_metrics - t < wait)
+		wait = sv->next_metrics - t;
 	if (wait > 100 && cdc_sink_in_flight(sv->sink))
 		wait = 100;
 	if (wait > 20 && (cdc_ingest_busy(sv->ig) || sv->rewind))
@@ -1327,7 +1394,7 @@ static int start_pipeline(service *sv)
 /* The loop, until a stop, a good reload (in *next) or a fatal error. */
 static void loop(service *sv, cdc_config **next)
 {
-	sv->next_cp = sv->next_scan = sv->next_metrics = now_ms();
+	sv->next_cp = sv->next_scan = sv->next_metrics = sv->next_sample = now_ms();
 	while (!*sv->ctl->stop && !sv->fatal) {
 		if (*sv->ctl->hup && (*next = sv->ctl->reload(sv->ctl->opaque)) != NULL)
 			break;
@@ -1368,6 +1435,7 @@ static int stop_service(service *sv, cdc_config *next)
 	if (cdc_sink_flush(sv->sink, (int)sv->s.shutdown_ms, errstr, sizeof(errstr)) != 0)
 		cdc_log(CDC_LOG_WARN, "stopping: %s; they will be sent again on restart", errstr);
 	rc = save_checkpoint(sv) == 0 && !sv->fatal ? (next ? 2 : 0) : 1;
+	publish(sv);
 	write_metrics(sv);
 	cdc_log(CDC_LOG_INFO, "stopped: %" PRIu64 " events acknowledged, %" PRIu64 " segments released, checkpoint %s",
 		cdc_metrics_acked_total(sv->m), cdc_metrics_get(sv->m, CDC_M_SEGMENTS_DONE),

@@ -1,6 +1,7 @@
 /* settings.c - `cdctail run`'s configuration keys. */
 #include "settings.h"
 #include "err.h"
+#include "metrics_http.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,7 @@ const char *const cdc_settings_keys[] = {
 	"orphan_timeout", "allow_unsafe_kafka", "schema_refresh_interval", "cassandra.tls", "cassandra.tls.ca_file",
 	"cassandra.tls.cert_file", "cassandra.tls.key_file", "cassandra.tls.server_name", "cassandra.tls.verify_host",
 	"read_ahead", "read_ahead_interval", "max_in_flight_bytes", "cassandra.config",
-	"cdc_total_space", NULL,
+	"cdc_total_space", "metrics.listen", NULL,
 };
 
 /* A true/false key into *out (def when unset): 0, or -1 with errstr. */
@@ -48,6 +49,7 @@ static void get_strings(cdc_settings *s, const cdc_config *c)
 	s->topic_template = cdc_config_get(c, "topic.template", "{prefix}.{keyspace}.{table}");
 	s->topic_prefix = cdc_config_get(c, "topic.prefix", "cdctail");
 	s->metrics_file = cdc_config_get(c, "metrics.textfile", NULL);
+	s->metrics_listen = cdc_config_get(c, "metrics.listen", NULL);
 	s->archive_dir = cdc_config_get(c, "archive_dir", NULL);
 	s->quarantine_dir = cdc_config_get(c, "quarantine_dir", NULL);
 	s->log_file = cdc_config_get(c, "log_file", NULL);
@@ -70,6 +72,12 @@ int cdc_settings_load(cdc_settings *s, const cdc_config *c, char *errstr, size_t
 	if (!s->quarantine_dir) {
 		snprintf(s->quarantine_buf, sizeof(s->quarantine_buf), "%s/quarantine", s->state_dir);
 		s->quarantine_dir = s->quarantine_buf;
+	}
+	if (s->metrics_listen) {
+		cdc_listen_addr a;
+
+		if (cdc_metrics_listen_parse(s->metrics_listen, &a, errstr, errlen) != 0)
+			return -1;
 	}
 	fmt = cdc_config_get(c, "format", "cdctail");
 	if (strcmp(fmt, "trigger") == 0)
