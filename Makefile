@@ -19,12 +19,12 @@ FUZZ_SECONDS ?= 60
 # version too); `cdctail --version` prints it.
 VERSION   := $(shell head -1 debian/changelog | cut -d' ' -f2 | tr -d '()')
 
-PKGS      := rdkafka liblz4 zlib libdeflate libcjson libzstd libxxhash libssl libcrypto
+PKGS      := rdkafka liblz4 zlib libdeflate libcjson libzstd libxxhash libssl libcrypto lmdb
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CSTD      := -std=c11 -D_GNU_SOURCE
 INC       := -Iinclude
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -llz4 -lz -ldeflate -lcjson -lzstd -lxxhash -lssl -lcrypto)
+PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -llz4 -lz -ldeflate -lcjson -lzstd -lxxhash -lssl -lcrypto -llmdb)
 LIBS      := $(PKG_LIBS) -lsnappy -lm -lpthread
 
 # CPPFLAGS and LDFLAGS as the environment gives them (dpkg-buildflags'

@@ -7,7 +7,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-build_pkgs="build-essential pkg-config librdkafka-dev liblz4-dev zlib1g-dev libdeflate-dev libcjson-dev libsnappy-dev libzstd-dev libxxhash-dev libcmocka-dev libssl-dev"
+build_pkgs="build-essential pkg-config librdkafka-dev liblz4-dev zlib1g-dev libdeflate-dev libcjson-dev libsnappy-dev libzstd-dev libxxhash-dev libcmocka-dev libssl-dev liblmdb-dev"
 test_pkgs="clang libclang-rt-14-dev kcat valgrind python3-venv maven unzip curl debhelper lintian man-db"
 
 mode=all
