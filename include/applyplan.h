@@ -66,6 +66,8 @@ typedef struct cdc_plan {
 	uint32_t list_removals;    /* removed list elements left out */
 	uint32_t counters;         /* counter cells left out */
 	uint32_t expired;          /* cells/elements written as deletions (expired) */
+	uint32_t key_first, nkey;  /* the values of the row's key (partition key,
+				    * then clustering) among val[] */
 	/* scratch */
 	void *atoms;
 	size_t natoms, capatoms;
@@ -81,6 +83,18 @@ typedef struct cdc_plan {
  * CDC_PLAN_NO_TABLE. */
 int cdc_plan_event(cdc_plan *p, const char *line, size_t len, cdc_plan_lookup_fn lookup, void *opaque,
 		   int64_t now_us, char *errstr, size_t errlen);
+
+/* One list element the plan adds: its column, its serialized value
+ * (off, len in the caller's buffer) and its write timestamp. */
+typedef struct cdc_plan_elem {
+	const cdc_column *col;
+	size_t off, len;
+	int64_t ts;
+} cdc_plan_elem;
+
+/* The list elements the plan adds, their values appended to bytes: 0 and
+ * *out (malloc'd, *n entries; the caller frees), or -1 with errstr. */
+int cdc_plan_list_adds(cdc_plan *p, cdc_buf *bytes, cdc_plan_elem **out, size_t *n, char *errstr, size_t errlen);
 
 /* Frees everything p holds (p is reusable afterwards). */
 void cdc_plan_free(cdc_plan *p);

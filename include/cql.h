@@ -128,6 +128,9 @@ typedef struct cdc_cql_result {
 	const uint8_t *id, *meta;
 	size_t idlen, metalen;
 	int nvars;
+	const uint8_t *body;     /* the RESULT body, for cdc_cql_parse_result */
+	size_t bodylen;
+	int flags;               /* the envelope's flags */
 } cdc_cql_result;
 
 typedef void (*cdc_cql_done_fn)(void *opaque, const cdc_cql_result *r);

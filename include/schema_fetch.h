@@ -54,4 +54,8 @@ int cdc_schema_fetch_json_tls(const char *host, int port, const char *user, cons
  * "cdctail: ...". */
 int cdc_schema_export_main(int argc, char **argv);
 
+/* The first line of a password file (no newline), malloc'd, or NULL with
+ * errstr (unreadable, empty). */
+char *cdc_read_password(const char *path, char *errstr, size_t errlen);
+
 #endif

@@ -178,6 +178,8 @@ static int bind_key(ctx *c, const cdc_jv *key, const cdc_jv *ck, uint32_t nck)
 			return -1;
 	}
 	c->nwhere = (uint32_t)t->npk + nck;
+	c->p->key_first = c->where_first;
+	c->p->nkey = c->nwhere;
 	return 0;
 }
 
@@ -802,6 +804,7 @@ int cdc_plan_event(cdc_plan *p, const char *line, size_t len, cdc_plan_lookup_fn
 	p->ts = 0;
 	p->list_append = 0;
 	p->list_removals = p->counters = p->expired = 0;
+	p->key_first = p->nkey = 0;
 	if (cdc_jv_parse(&p->doc, line, len, e, sizeof(e)) != 0)
 		return cdc_error(errstr, errlen, "not a JSON event: %s", e);
 	ev = cdc_jv_root(d);
@@ -859,6 +862,40 @@ int cdc_plan_event(cdc_plan *p, const char *line, size_t len, cdc_plan_lookup_fn
 	if (strcmp(p->op, "insert") == 0 || strcmp(p->op, "update") == 0 || strcmp(p->op, "delete_cells") == 0)
 		return row_change(&c, ev, key, p->op[0] == 'i');
 	return cdc_error(errstr, errlen, "unknown op '%s'", p->op);
+}
+
+int cdc_plan_list_adds(cdc_plan *p, cdc_buf *bytes, cdc_plan_elem **out, size_t *n, char *errstr, size_t errlen)
+{
+	atom *all = p->atoms;
+	size_t i, k = 0;
+	char e[CDC_ERRSTR_SIZE];
+
+	*out = NULL;
+	*n = 0;
+	if (!p->natoms)
+		return 0;
+	*out = calloc(p->natoms, sizeof(**out));
+	if (!*out)
+		return cdc_error(errstr, errlen, "out of memory");
+	for (i = 0; i < p->natoms; i++) {
+		const atom *a = &all[i];
+		size_t at = bytes->len;
+
+		if (a->col->type->kind != CDC_T_LIST || (a->f != F_ADD && a->f != F_PRE))
+			continue;
+		if (cdc_bind_value(bytes, &p->doc, a->v, a->col->type->sub[0], e, sizeof(e)) != 0) {
+			free(*out);
+			*out = NULL;
+			return cdc_error(errstr, errlen, "%s: %s", a->col->name, e);
+		}
+		(*out)[k].col = a->col;
+		(*out)[k].off = at;
+		(*out)[k].len = bytes->len - at;
+		(*out)[k].ts = a->ts;
+		k++;
+	}
+	*n = k;
+	return bytes->oom ? cdc_error(errstr, errlen, "out of memory") : 0;
 }
 
 void cdc_plan_free(cdc_plan *p)

@@ -1363,6 +1363,9 @@ static int complete(cdc_cql_conn *c, const frame *f, cdc_cql_done_fn fn, void *o
 		return cdc_error(errstr, errlen, "%s: a response on stream %d, which no request is waiting on", c->peer,
 				 f->stream);
 	res.tag = c->tags[f->stream];
+	res.body = f->body;
+	res.bodylen = f->len;
+	res.flags = f->flags;
 	release_stream(c, f->stream);
 	skip_prelude(f, &r);
 	if (f->opcode == OP_RESULT) {
