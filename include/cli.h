@@ -7,6 +7,13 @@
 #define CDCTAIL_VERSION "unknown"
 #endif
 
+#include <stdint.h>
+
+/* Parses a write time as --since and --until take it: microseconds since
+ * the epoch, or ISO 8601 YYYY-MM-DD[(T| )HH:MM[:SS[.frac]]][Z|+HH:MM|-HH:MM]
+ * (UTC without a zone). 0 and *us, or -1. */
+int cdc_cli_parse_time(const char *s, int64_t *us);
+
 /* Runs the command line; returns the process exit code (0 ok, 1 the work
  * met faults, 2 usage). Never calls exit(). */
 int cdc_cli_main(int argc, char **argv);

@@ -233,4 +233,14 @@ void cdc_cql_encode_execute(cdc_buf *out, int version, int16_t stream, const cdc
 void cdc_cql_encode_batch(cdc_buf *out, int version, int16_t stream, const cdc_cql_bound *st, int n,
 			  int consistency);
 
+/* --- consistency levels (cdctail snapshot) --- */
+
+/* The protocol's code of a consistency level by name (ONE, LOCAL_ONE,
+ * QUORUM, LOCAL_QUORUM, ALL, ...; any case): 0, or -1 for another name. */
+int cdc_cql_consistency(const char *name, uint16_t *code);
+
+/* cdc_cql_query at that consistency instead of ONE. */
+int cdc_cql_query_at(cdc_cql_conn *c, const char *cql, uint16_t consistency, int page_size, cdc_cql_row_fn fn,
+		     void *opaque, char *errstr, size_t errlen);
+
 #endif

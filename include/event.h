@@ -37,6 +37,12 @@ cdc_eventer *cdc_eventer_new(void);
 void cdc_eventer_set_format(cdc_eventer *ev, cdc_event_format f);
 void cdc_eventer_destroy(cdc_eventer *ev);
 
+/* Marks the events as read from a table by `cdctail snapshot` (start_us:
+ * the snapshot's start time, µs): their source is
+ * {"snapshot":true,"snapshot_start":start_us} plus node and cassandra, in
+ * place of segment, offset and cl_version. 0 (the default): change events. */
+void cdc_eventer_set_snapshot(cdc_eventer *ev, int64_t start_us);
+
 /* During an event callback: the event's partition key as text (the JSON
  * object of the key columns; in the trigger format the "drama:2015" string),
  * pointing into the event buffer. It is the Kafka message key, so one

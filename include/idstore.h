@@ -72,6 +72,16 @@ int cdc_idstore_get(cdc_idstore *st, const void *id, size_t len, int64_t now_us,
 int cdc_idstore_expire(cdc_idstore *st, int64_t now_us, size_t limit, uint64_t *removed,
 		       char *errstr, size_t errlen);
 
+/* cdc_idstore_expire_each's callback: sees each id before it is deleted;
+ * non-zero stops the expiry (its value is returned). */
+typedef int (*cdc_idstore_expire_fn)(void *opaque, const void *id, size_t len, const cdc_idstore_rec *rec);
+
+/* cdc_idstore_expire, calling fn (may be NULL) with each expired id and
+ * its record before deleting it: 0, -1 with errstr, or fn's non-zero
+ * value (what was deleted before stays deleted in the batch). */
+int cdc_idstore_expire_each(cdc_idstore *st, int64_t now_us, size_t limit, cdc_idstore_expire_fn fn,
+			    void *opaque, uint64_t *removed, char *errstr, size_t errlen);
+
 /* Commits the open batch: when it returns 0 every change so far is on disk.
  * Nothing pending: 0 at once. -1 with errstr (the batch is lost, as after a
  * rollback; MDB_MAP_FULL names opts.map_bytes). */

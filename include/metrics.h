@@ -28,6 +28,7 @@ typedef enum {
 	CDC_M_SCHEMA_REFRESH_ERRORS, /* of those, the ones that failed */
 	CDC_M_SKIPPED_ENTRIES,       /* entries not delivered, kept in quarantine_dir */
 	CDC_M_DROPPED_TABLE_ENTRIES, /* entries of tables dropped before they could be read */
+	CDC_M_SEGMENTS_LOST,         /* segments with CDC data removed from cdc_raw before read to the end */
 	CDC_M_NCOUNTERS
 } cdc_counter;
 

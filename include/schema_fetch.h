@@ -54,8 +54,9 @@ int cdc_schema_fetch_json_tls(const char *host, int port, const char *user, cons
  * "cdctail: ...". */
 int cdc_schema_export_main(int argc, char **argv);
 
-/* The first line of a password file (no newline), malloc'd, or NULL with
- * errstr (unreadable, empty). */
-char *cdc_read_password(const char *path, char *errstr, size_t errlen);
+/* The first line of a password file, without its line end, as a string the
+ * caller frees (and should wipe); NULL with errstr when the file cannot be
+ * read or is empty. */
+char *cdc_read_password_file(const char *path, char *errstr, size_t errlen);
 
 #endif

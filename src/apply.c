@@ -1203,7 +1203,7 @@ static int setup(applier *a, cli *o, char **files, int nfiles)
 	int i;
 
 	if (o->pwfile) {
-		a->password = cdc_read_password(o->pwfile, a->err, sizeof(a->err));
+		a->password = cdc_read_password_file(o->pwfile, a->err, sizeof(a->err));
 		if (!a->password)
 			return -1;
 	} else if (getenv("CDCTAIL_CQL_PASSWORD")) {

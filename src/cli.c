@@ -4,7 +4,9 @@
 #include "replay.h"
 #include "run.h"
 #include "cleanup.h"
+#include "relay.h"
 #include "schema_fetch.h"
+#include "snapshot.h"
 #include "err.h"
 #include "log.h"
 #include "schema.h"
@@ -30,6 +32,10 @@ static void usage(FILE *f)
 	      "        the node service: tails cdc_raw into Kafka, at least once\n"
 	      "  replay --schema FILE [--kafka BROKERS] [--since T] [--until T] DIR|SEGMENT...\n"
 	      "        archived segments into Kafka or JSON lines\n"
+	      "  snapshot (--table KS.TABLE | --keyspace KS)... [--state FILE] [--kafka BROKERS]\n"
+	      "        a live node's tables, one event per row, into Kafka or JSON lines\n"
+	      "  relay --kafka BROKERS --from TEMPLATE --to TEMPLATE --state-dir DIR [--since T]\n"
+	      "        [--dedup|--min-copies N]  copies the temporary topics into the final ones\n"
 	      "  cleanup --cdc-raw DIR --state-dir DIR [--max-bytes N] [--dry-run]\n"
 	      "        for cron: removes the segments whose events Kafka holds\n"
 	      "  schema export [--host H] [--tls --ca-file F] [--keyspace K]... [--output FILE]\n"
@@ -488,7 +494,9 @@ static const struct {
 } commands[] = {
 	{ "run", cmd_run },
 	{ "replay", cmd_replay },
+	{ "snapshot", cdc_snapshot_main },
 	{ "cleanup", cdc_cleanup_main },
+	{ "relay", cdc_relay_main },
 	{ "schema", cmd_schema },
 	{ "dump", cmd_dump_only },
 	{ "decode", cmd_decode },
@@ -531,6 +539,11 @@ static int cmd_help(int argc, char **argv)
 	fprintf(stderr, "cdctail help: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
+}
+
+int cdc_cli_parse_time(const char *s, int64_t *us)
+{
+	return parse_time(s, us);
 }
 
 int cdc_cli_main(int argc, char **argv)

@@ -1629,3 +1629,85 @@ int cdc_cql_coll_next(const cdc_cql_value *v, size_t *off, cdc_cql_value *item, 
 	*off = r.off;
 	return 0;
 }
+
+/* ------------------------------------------- queries at a consistency */
+
+static const struct {
+	const char *name;
+	uint16_t code;
+} consistencies[] = {
+	{ "ANY", 0x0000 }, { "ONE", 0x0001 }, { "TWO", 0x0002 }, { "THREE", 0x0003 }, { "QUORUM", 0x0004 },
+	{ "ALL", 0x0005 }, { "LOCAL_QUORUM", 0x0006 }, { "EACH_QUORUM", 0x0007 }, { "LOCAL_ONE", 0x000A },
+};
+
+int cdc_cql_consistency(const char *name, uint16_t *code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(consistencies) / sizeof(consistencies[0]); i++)
+		if (strcasecmp(name, consistencies[i].name) == 0) {
+			*code = consistencies[i].code;
+			return 0;
+		}
+	return -1;
+}
+
+/* cdc_cql_query's loop, with the consistency of each QUERY envelope set
+ * after cdc_cql_encode_query wrote ONE: it follows the header (9 bytes) and
+ * the [long string] of the statement. */
+int cdc_cql_query_at(cdc_cql_conn *c, const char *cql, uint16_t consistency, int page_size, cdc_cql_row_fn fn,
+		     void *opaque, char *errstr, size_t errlen)
+{
+	size_t at = 9 + 4 + strlen(cql);
+	uint8_t *ps = NULL;
+	size_t ps_len = 0;
+	int more = 0, pages = 0, rc = 0;
+
+	if (page_size <= 0)
+		page_size = 1000;
+	do {
+		frame f;
+
+		cdc_buf_reset(&c->env);
+		cdc_cql_encode_query(&c->env, c->version, next_stream(c), cql, page_size, ps, ps_len);
+		if (c->env.oom || c->env.len < at + 2) {
+			rc = cdc_error(errstr, errlen, "out of memory");
+			break;
+		}
+		c->env.p[at] = (char)(consistency >> 8);
+		c->env.p[at + 1] = (char)consistency;
+		if (roundtrip(c, &f, errstr, errlen) != 0) {
+			rc = -1;
+			break;
+		}
+		if (f.opcode == OP_ERROR) {
+			error_frame(c, &f, "running the query", errstr, errlen);
+			rc = -1;
+			break;
+		}
+		if (f.opcode != OP_RESULT) {
+			rc = cdc_error(errstr, errlen, "%s: unexpected opcode 0x%02x after QUERY", c->peer, f.opcode);
+			break;
+		}
+		if (cdc_cql_parse_result(c->peer, f.flags, f.body, f.len, &c->ps, &more, fn, opaque, errstr, errlen) != 0) {
+			rc = -1;
+			break;
+		}
+		if (more) {
+			free(ps);
+			ps_len = c->ps.len;
+			ps = malloc(ps_len ? ps_len : 1);
+			if (!ps) {
+				rc = cdc_error(errstr, errlen, "out of memory");
+				break;
+			}
+			memcpy(ps, c->ps.p, ps_len);
+		}
+		if (++pages > 10000000) {
+			rc = cdc_error(errstr, errlen, "%s: the server keeps sending pages", c->peer);
+			break;
+		}
+	} while (more);
+	free(ps);
+	return rc;
+}

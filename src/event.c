@@ -13,6 +13,7 @@ struct cdc_eventer {
 	cdc_buf cql;    /* its CQL, escaped for the JSON string it goes in */
 	cdc_buf where;  /* WHERE clause of the current row (escaped too) */
 	cdc_buf tmp;
+	cdc_buf done;   /* cql_row: one byte per cell, set once the cell is written */
 	char *errstr;
 	size_t errlen;
 	int failed;
@@ -22,6 +23,7 @@ struct cdc_eventer {
 	size_t key_off, key_len;   /* the key's text within json */
 	int64_t ts;                /* the current event's ts */
 	const char *op;            /* the current event's op */
+	int64_t snapshot_start;    /* non-zero: events of a snapshot (source.snapshot) */
 	struct {                   /* decimal text of recent numbers: one */
 		int64_t v;         /* write's timestamp recurs in every */
 		uint8_t len;       /* cell, the ts and the CQL */
@@ -87,6 +89,11 @@ void cdc_eventer_set_format(cdc_eventer *ev, cdc_event_format f)
 	ev->format = f;
 }
 
+void cdc_eventer_set_snapshot(cdc_eventer *ev, int64_t start_us)
+{
+	ev->snapshot_start = start_us;
+}
+
 cdc_eventer *cdc_eventer_new(void)
 {
 	return calloc(1, sizeof(cdc_eventer));
@@ -100,6 +107,7 @@ void cdc_eventer_destroy(cdc_eventer *ev)
 	cdc_buf_free(&ev->cql);
 	cdc_buf_free(&ev->where);
 	cdc_buf_free(&ev->tmp);
+	cdc_buf_free(&ev->done);
 	free(ev);
 }
 
@@ -223,12 +231,17 @@ static int finish(cdc_eventer *ev, const cdc_update *u, int64_t ts, const cdc_ev
 		id[23] = '"';
 		cdc_buf_put(j, id, 24);
 	}
-	cdc_buf_lit(j, ",\"source\":{\"segment\":");
-	put_num(ev, j, src->segment_id);
-	cdc_buf_lit(j, ",\"offset\":");
-	cdc_buf_u64(j, src->entry_offset);
-	cdc_buf_lit(j, ",\"cl_version\":");
-	cdc_buf_i64(j, src->cl_version);
+	if (ev->snapshot_start) {
+		cdc_buf_lit(j, ",\"source\":{\"snapshot\":true,\"snapshot_start\":");
+		cdc_buf_i64(j, ev->snapshot_start);
+	} else {
+		cdc_buf_lit(j, ",\"source\":{\"segment\":");
+		put_num(ev, j, src->segment_id);
+		cdc_buf_lit(j, ",\"offset\":");
+		cdc_buf_u64(j, src->entry_offset);
+		cdc_buf_lit(j, ",\"cl_version\":");
+		cdc_buf_i64(j, src->cl_version);
+	}
 	if (src->node) {
 		cdc_buf_lit(j, ",\"node\":");
 		cdc_buf_json_str(j, src->node, strlen(src->node));
@@ -309,10 +322,12 @@ static void json_cells(cdc_eventer *ev, const cdc_mutation *m, const cdc_row *r)
 			cdc_buf_lit(j, ",\"deleted\":true");
 		switch (t->kind) {
 		case CDC_T_LIST:
-			cdc_buf_lit(j, ",\"index\":");
-			cdc_buf_putc(j, '"');
-			cdc_buf_hex(j, c->path.p, c->path.len);
-			cdc_buf_putc(j, '"');
+			if (c->path.len) { /* a snapshot's elements have none (CQL cannot read it) */
+				cdc_buf_lit(j, ",\"index\":");
+				cdc_buf_putc(j, '"');
+				cdc_buf_hex(j, c->path.p, c->path.len);
+				cdc_buf_putc(j, '"');
+			}
 			if (!c->deleted) {
 				cdc_buf_lit(j, ",\"value\":");
 				val(ev, j, CDC_RENDER_JSON, t->sub[0], &c->value);
@@ -540,8 +555,7 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 	cdc_buf *q = &ev->cql;
 	uint32_t i, k;
 	int simple_insert = r->lts != CDC_TS_NONE && r->ncdel == 0, nst = 0;
-	int64_t done_ts[64];
-	int ndone = 0;
+	uint8_t *done;
 
 	/* A counter cell holds this node's running shard total, not the delta
 	 * the client sent, and counters take no USING TIMESTAMP: no CQL can
@@ -589,18 +603,27 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 		cdc_buf_put(q, ev->where.p, ev->where.len);
 		cdc_buf_putc(q, ';');
 	}
-	/* assignments and deletions, one statement per (kind, ts, ttl) group */
+	/* assignments and deletions, one statement per (kind, ts, ttl) group;
+	 * a list's elements stay in list order: a group takes none of a list's
+	 * elements past one that belongs to another group */
+	cdc_buf_reset(&ev->done);
+	if (cdc_buf_reserve(&ev->done, r->ncells) != 0) {
+		if (!ev->failed)
+			cdc_error(ev->errstr, ev->errlen, "out of memory");
+		ev->failed = 1;
+		return;
+	}
+	done = (uint8_t *)ev->done.p;
+	memset(done, 0, r->ncells);
 	for (i = 0; i < r->ncells; i++) {
 		const cdc_cell *c = &m->cells[r->cell_first + i];
-		int assign = cell_is_assignment(c), first = 1, d, lpre = 0;
+		int assign = cell_is_assignment(c), first = 1, lpre = 0;
 		const cdc_column *lopen = NULL; /* the list whose literal is open */
+		const cdc_column *gap = NULL;   /* the list with an element left for a later group */
 		int32_t ttl = c->expiring ? c->ttl : 0;
 		uint32_t j;
 
-		for (d = 0; d < ndone; d++)
-			if (done_ts[d] == (int64_t)i)
-				break;
-		if (d < ndone)
+		if (done[i])
 			continue;
 		stmt_sep(ev, &nst);
 		if (assign) {
@@ -619,10 +642,16 @@ static void cql_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 		for (j = i; j < r->ncells; j++) {
 			const cdc_cell *o = &m->cells[r->cell_first + j];
 
-			if (cell_is_assignment(o) != assign || o->ts != c->ts || (o->expiring ? o->ttl : 0) != ttl)
+			if (done[j])
 				continue;
-			if (j != i && ndone < 64)
-				done_ts[ndone++] = (int64_t)j;
+			if (cell_is_assignment(o) != assign || o->ts != c->ts || (o->expiring ? o->ttl : 0) != ttl) {
+				if (list_element(o))
+					gap = o->col;
+				continue;
+			}
+			if (list_element(o) && gap == o->col)
+				continue;
+			done[j] = 1;
 			if (list_element(o)) {
 				/* elements in path order: prepends, then appends */
 				int pre = list_prepended(o);

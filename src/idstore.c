@@ -296,8 +296,9 @@ int cdc_idstore_seen(cdc_idstore *st, const void *id, size_t len, int64_t now_us
 }
 
 /* Deletes the id an index key names from "ids" (if its record still has
- * that first_us): 0, or -1. */
-static int drop_id(cdc_idstore *st, const MDB_val *ik, char *errstr, size_t errlen)
+ * that first_us), telling fn first: 0, -1, or fn's non-zero value. */
+static int drop_id(cdc_idstore *st, const MDB_val *ik, cdc_idstore_expire_fn fn, void *opaque,
+		   char *errstr, size_t errlen)
 {
 	const uint8_t *p = ik->mv_data;
 	MDB_val k = { ik->mv_size - 8, (void *)(p + 8) };
@@ -307,14 +308,16 @@ static int drop_id(cdc_idstore *st, const MDB_val *ik, char *errstr, size_t errl
 
 	if (found <= 0 || r.first_us != idx_time(p))
 		return found < 0 ? -1 : 0;
+	if (fn && (rc = fn(opaque, k.mv_data, k.mv_size, &r)) != 0)
+		return rc;
 	rc = mdb_del(st->txn, st->ids, &k, NULL);
 	if (rc && rc != MDB_NOTFOUND)
 		return lmdb_error(st, rc, "delete", errstr, errlen);
 	return 0;
 }
 
-int cdc_idstore_expire(cdc_idstore *st, int64_t now_us, size_t limit, uint64_t *removed,
-		       char *errstr, size_t errlen)
+int cdc_idstore_expire_each(cdc_idstore *st, int64_t now_us, size_t limit, cdc_idstore_expire_fn fn,
+			    void *opaque, uint64_t *removed, char *errstr, size_t errlen)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -333,10 +336,8 @@ int cdc_idstore_expire(cdc_idstore *st, int64_t now_us, size_t limit, uint64_t *
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size <= 8 || idx_time(k.mv_data) >= now_us - st->window_us)
 			break;
-		if (drop_id(st, &k, errstr, errlen) != 0) {
-			ret = -1;
+		if ((ret = drop_id(st, &k, fn, opaque, errstr, errlen)) != 0)
 			break;
-		}
 		if ((rc = mdb_cursor_del(c, 0)) != 0) {
 			ret = lmdb_error(st, rc, "index delete", errstr, errlen);
 			break;
@@ -350,6 +351,12 @@ int cdc_idstore_expire(cdc_idstore *st, int64_t now_us, size_t limit, uint64_t *
 	if (removed)
 		*removed = n;
 	return ret;
+}
+
+int cdc_idstore_expire(cdc_idstore *st, int64_t now_us, size_t limit, uint64_t *removed,
+		       char *errstr, size_t errlen)
+{
+	return cdc_idstore_expire_each(st, now_us, limit, NULL, NULL, removed, errstr, errlen);
 }
 
 int cdc_idstore_sync(cdc_idstore *st, char *errstr, size_t errlen)

@@ -39,7 +39,8 @@ static const struct { const char *name, *help; } counters[CDC_M_NCOUNTERS] = {
 	[CDC_M_SCHEMA_REFRESHES] = { "cdctail_schema_refreshes_total", "Reads of the node's schema started (after a schema change in the commitlog, or for an entry the schema could not decode)." },
 	[CDC_M_SCHEMA_REFRESH_ERRORS] = { "cdctail_schema_refresh_errors_total", "Reads of the node's schema that failed (they are tried again)." },
 	[CDC_M_SKIPPED_ENTRIES] = { "cdctail_skipped_entries_total", "Entries that could not be delivered, recorded in quarantine_dir with their segment." },
-	[CDC_M_DROPPED_TABLE_ENTRIES] = { "cdctail_dropped_table_entries_total", "Entries of tables created and dropped before cdctail could read their definition." },
+	[CDC_M_DROPPED_TABLE_ENTRIES] = { "cdctail_dropped_table_entries_total", "Entries of tables created and dropped before cdctail could read their definition (not delivered)." },
+	[CDC_M_SEGMENTS_LOST] = { "cdctail_segments_lost_total", "Segments with CDC data removed from cdc_raw (by hand, or by Cassandra with cdc_block_writes: false) before cdctail read them to the end." },
 };
 
 static const struct { const char *name, *help; } gauges[CDC_M_NGAUGES] = {

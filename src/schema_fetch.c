@@ -737,7 +737,7 @@ static void export_usage(FILE *f)
 }
 
 /* The first line of a file, without its line end; NULL with errstr. */
-char *cdc_read_password(const char *path, char *errstr, size_t errlen)
+char *cdc_read_password_file(const char *path, char *errstr, size_t errlen)
 {
 	FILE *fp = fopen(path, "r");
 	char *line = NULL;
@@ -876,7 +876,7 @@ int cdc_schema_export_main(int argc, char **argv)
 		goto out;
 	}
 	if (pwfile) {
-		password = cdc_read_password(pwfile, errstr, sizeof(errstr));
+		password = cdc_read_password_file(pwfile, errstr, sizeof(errstr));
 		if (!password) {
 			cdc_log(CDC_LOG_ERR, "%s", errstr);
 			rc = 1;

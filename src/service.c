@@ -341,7 +341,10 @@ static int open_seg(service *sv, seg_state *g)
 			 * removed here unread was removed by hand or by Cassandra's
 			 * cdc_block_writes = false */
 			cdc_log(g->file.has_idx ? CDC_LOG_WARN : CDC_LOG_INFO, "%s: removed from cdc_raw before it was read%s",
-				g->file.path, g->file.has_idx ? " (with its _cdc.idx: its events are not in Kafka)" : "");
+				g->file.path, g->file.has_idx ? " (with its _cdc.idx: its events are not in Kafka; "
+				"cdctail_segments_lost_total)" : "");
+			if (g->file.has_idx)
+				cdc_metrics_add(sv->m, CDC_M_SEGMENTS_LOST, 1);
 			g->idxless = CDC_RAW_NO_CDC_DATA;
 			g->read_done = 1;
 			return -1;
@@ -405,6 +408,23 @@ static cdc_raw_idxless decide_idxless(service *sv, seg_state *g)
 	return v;
 }
 
+/* Whether segment g and its _cdc.idx were removed from cdc_raw (by hand,
+ * or by Cassandra with cdc_block_writes: false) while it was being read:
+ * then what its idx had not yet allowed (past limit) is lost, said and
+ * counted once. 1 removed, 0 not. */
+static int removed_while_read(service *sv, seg_state *g, uint64_t limit)
+{
+	struct stat st;
+
+	if (lstat(g->file.idx_path, &st) == 0 || errno != ENOENT || lstat(g->file.path, &st) == 0 || errno != ENOENT)
+		return 0;
+	cdc_log(CDC_LOG_WARN, "%s: removed from cdc_raw with its _cdc.idx while being read (by hand, or by Cassandra "
+		"with cdc_block_writes: false): entries up to offset %" PRIu64 " are delivered, anything after it is "
+		"not in Kafka (cdctail_segments_lost_total)", g->file.path, limit == CDC_NO_LIMIT ? 0 : limit);
+	cdc_metrics_add(sv->m, CDC_M_SEGMENTS_LOST, 1);
+	return 1;
+}
+
 /* What the index allows now: sets the segment's read limit; returns 1 when
  * the limit grew (more to read), and marks completed. */
 static int apply_index(service *sv, seg_state *g, uint64_t *limit)
@@ -434,8 +454,11 @@ static int apply_index(service *sv, seg_state *g, uint64_t *limit)
 			return 0;
 		}
 	}
-	if (cdc_index_read_ex(g->file.idx_path, CDC_OPEN_NOFOLLOW, &idx, errstr, sizeof(errstr)) != 0)
-		return 0; /* being rewritten: next time */
+	if (cdc_index_read_ex(g->file.idx_path, CDC_OPEN_NOFOLLOW, &idx, errstr, sizeof(errstr)) != 0) {
+		if (removed_while_read(sv, g, *limit))
+			g->completed = 1; /* nothing more will be known: read to the limit, then go on */
+		return 0; /* else being rewritten: next time */
+	}
 	if (idx.completed) {
 		g->completed = 1;
 		if (g->seg)
@@ -676,7 +699,10 @@ static int take_out(service *sv, seg_state *g, cdc_raw_fate fate)
 {
 	const char *dir = fate == CDC_RAW_QUARANTINE ? sv->s.quarantine_dir : sv->s.archive_dir;
 	char errstr[CDC_ERRSTR_SIZE];
+	struct stat st;
 
+	if (fate != CDC_RAW_DELETE && lstat(g->file.path, &st) != 0 && errno == ENOENT)
+		return 0; /* removed by someone else (said when found): nothing to move */
 	if (fate == CDC_RAW_DELETE) {
 		if (unlink(g->file.path) != 0 && errno != ENOENT) {
 			cdc_log(CDC_LOG_ERR, "%s: %s", g->file.path, strerror(errno));
@@ -796,8 +822,18 @@ static int add_seg(service *sv, const cdc_seg_file *f)
 	return 0;
 }
 
+/* Says that segment id, read up to offset pos but not to its end, was
+ * removed from cdc_raw by someone else: what follows pos is not in Kafka. */
+static void lost_unfinished(service *sv, int64_t id, uint64_t pos)
+{
+	cdc_log(CDC_LOG_WARN, "%s: segment %" PRId64 " was removed from cdc_raw (by hand, or by Cassandra with "
+		"cdc_block_writes: false) after offset %" PRIu64 " was delivered and before it was read to its end: "
+		"what followed is not in Kafka (cdctail_segments_lost_total)", sv->s.cdc_raw, id, pos);
+	cdc_metrics_add(sv->m, CDC_M_SEGMENTS_LOST, 1);
+}
+
 /* Forgets the checkpoint records of segments no longer in cdc_raw (removed
- * by cleanup or by hand). */
+ * by cleanup or by hand); one not finished is counted lost. */
 static void forget_gone(service *sv, const cdc_seg_file *files, size_t n)
 {
 	size_t i, k;
@@ -811,6 +847,8 @@ static void forget_gone(service *sv, const cdc_seg_file *files, size_t n)
 		for (k = 0; k < n && !present; k++)
 			present = files[k].id == id;
 		if (!present && !find_seg(sv, id)) {
+			if (!fin)
+				lost_unfinished(sv, id, pos);
 			cdc_checkpoint_forget(sv->cp, id);
 			sv->dirty = 1;
 		}

@@ -58,6 +58,8 @@ ENTRY = {
     "parse_args": ["run"],
     "cdc_cleanup_main": ["cleanup"],
     "cdc_schema_export_main": ["schema export"],
+    "cdc_snapshot_main": ["snapshot"],
+    "relay_parse_args": ["relay"],
 }
 
 def say(good, msg):

@@ -218,11 +218,14 @@ sed -e "s|^cdc_raw = .*|cdc_raw = $raw3|" -e "s|^state_dir = .*|state_dir = $TMP
 echo "read_ahead = false" >>"$TMP/run3.conf"
 "$CDCTAIL" run --config "$TMP/run3.conf" 2>>"$TMP/stderr" &
 pid=$!
-sleep 1.5
+# the first sync of B must be seen before the next one is written: wait
+# until the service has listed the three segments (its metrics say so)
+wait_for 20 grep -q '^cdctail_segments_pending 3' "$TMP/m3.prom"
+sleep 1
 check "idx-less: A (no idx, 2 links) with only one sync of the newer B seen: undecided, so B is not read before it ($(cat "$TMP/out3.jsonl" 2>/dev/null | wc -l) events)" \
 	sh -c "[ ! -s '$TMP/out3.jsonl' ] && [ -f '$raw3/$(basename "$A")' ]"
 printf 86825 >"$raw3/CommitLog-7-1795574614094_cdc.idx"                      # Cassandra's next sync of B
-wait_for 5 sh -c "[ \$(wc -l <'$TMP/out3.jsonl') -ge $(wc -l <"$TMP/wantB") ]"
+wait_for 20 sh -c "[ \$(wc -l <'$TMP/out3.jsonl') -ge $(wc -l <"$TMP/wantB") ]"
 check "idx-less: after a later sync of B, A is found to hold no CDC data; B is read to its idx ($(wc -l <"$TMP/out3.jsonl") events)" \
 	sh -c "cmp -s '$TMP/wantB' '$TMP/out3.jsonl' && grep -q 'CommitLog-7-1795574591940.log: no _cdc.idx while .* holds no CDC data' '$TMP/run3.log'"
 printf '86825\nCOMPLETED' >"$raw3/CommitLog-7-1795574614094_cdc.idx"
@@ -238,6 +241,55 @@ wait_for 5 sh -c "grep -q '^cdctail_segments_pending 1' '$TMP/m3.prom'"
 check "idx-less: when Cassandra removes A, it is forgotten (1 pending: C)" grep -q '^cdctail_segments_pending 1' "$TMP/m3.prom"
 kill -TERM $pid; wait $pid
 check "idx-less: SIGTERM exits 0 ($?)" [ $? = 0 ]
+
+# ---- segments removed from cdc_raw by someone else (by hand, or by
+# Cassandra with cdc_block_writes: false) before cdctail read them to the
+# end: what was read is delivered, the loss is logged and counted
+# (cdctail_segments_lost_total), and the segments after it are read
+python3 -c 'import json, sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["source"]["offset"] < 84518))' \
+	"$TMP/wantB" >"$TMP/nB1"
+"$CDCTAIL" replay --schema "$TMP/abc.json" --node n1 fixtures/5.0/compress-lz4/cdc_raw >"$TMP/wantC2" 2>/dev/null
+head -n "$(cat "$TMP/nB1")" "$TMP/wantB" | cat - "$TMP/wantC2" >"$TMP/want6"
+lost_conf() { # lost_conf N: a config for cdc_raw TMP/rawN
+	sed -e "s|^cdc_raw = .*|cdc_raw = $TMP/raw$1|" -e "s|^state_dir = .*|state_dir = $TMP/state$1|" \
+	    -e "s|^schema = .*|schema = $TMP/abc.json|" -e "s|^output = .*|output = $TMP/out$1.jsonl|" \
+	    -e "s|^log_file = .*|log_file = $TMP/run$1.log|" -e "s|^metrics.textfile = .*|metrics.textfile = $TMP/m$1.prom|" \
+	    "$TMP/run.conf.good" >"$TMP/run$1.conf"
+	echo "read_ahead = false" >>"$TMP/run$1.conf"
+}
+mkdir -p "$TMP/raw6"
+cp "$B" "$TMP/raw6/" && printf 84518 >"$TMP/raw6/CommitLog-7-1795574614094_cdc.idx"
+cp fixtures/5.0/compress-lz4/cdc_raw/* "$TMP/raw6/"
+lost_conf 6
+"$CDCTAIL" run --config "$TMP/run6.conf" 2>>"$TMP/stderr" &
+pid=$!
+wait_for 20 sh -c "[ \$(wc -l <'$TMP/out6.jsonl' 2>/dev/null || echo 0) -ge $(cat "$TMP/nB1") ]"
+sleep 0.5
+n_before=$(wc -l <"$TMP/out6.jsonl")
+rm "$TMP/raw6/$(basename "$B")" "$TMP/raw6/CommitLog-7-1795574614094_cdc.idx"
+wait_for 20 sh -c "[ \$(wc -l <'$TMP/out6.jsonl') -ge $(wc -l <"$TMP/want6") ]"
+sleep 0.5
+check "removed while read: B's first sync delivered ($n_before of $(cat "$TMP/nB1") events) before B and its idx were removed; the loss logged and counted (cdctail_segments_lost_total $(metric cdctail_segments_lost_total "$TMP/m6.prom")); the next segment read whole ($(wc -l <"$TMP/out6.jsonl") of $(wc -l <"$TMP/want6") events in all)" \
+	sh -c "[ $n_before = $(cat "$TMP/nB1") ] && cmp -s '$TMP/want6' '$TMP/out6.jsonl' && [ '$(metric cdctail_segments_lost_total "$TMP/m6.prom")' = 1 ] && grep -q 'CommitLog-7-1795574614094.log: removed from cdc_raw with its _cdc.idx while being read' '$TMP/run6.log'"
+kill -TERM $pid; wait $pid
+check "removed while read: SIGTERM exits 0 ($?)" [ $? = 0 ]
+# the same removal while cdctail is stopped: found at the next start
+mkdir -p "$TMP/raw7"
+cp "$B" "$TMP/raw7/" && printf 84518 >"$TMP/raw7/CommitLog-7-1795574614094_cdc.idx"
+lost_conf 7
+"$CDCTAIL" run --config "$TMP/run7.conf" 2>>"$TMP/stderr" &
+pid=$!
+wait_for 20 sh -c "[ \$(wc -l <'$TMP/out7.jsonl' 2>/dev/null || echo 0) -ge $(cat "$TMP/nB1") ]"
+sleep 1
+kill -TERM $pid; wait $pid
+rm "$TMP/raw7/$(basename "$B")" "$TMP/raw7/CommitLog-7-1795574614094_cdc.idx"
+"$CDCTAIL" run --config "$TMP/run7.conf" 2>>"$TMP/stderr" &
+pid=$!
+wait_for 10 grep -q 'segment 1795574614094 was removed from cdc_raw' "$TMP/run7.log"
+sleep 0.5
+check "removed while stopped: at the next start the unfinished segment's loss after what was delivered is logged and counted (cdctail_segments_lost_total $(metric cdctail_segments_lost_total "$TMP/m7.prom"))" \
+	sh -c "grep -q -E 'segment 1795574614094 was removed from cdc_raw .* after offset [1-9][0-9]* was delivered' '$TMP/run7.log' && [ '$(metric cdctail_segments_lost_total "$TMP/m7.prom")' = 1 ]"
+kill -TERM $pid; wait $pid
 
 # ---- SIGTERM with messages in flight to an unreachable Kafka (ASan build):
 # the delivery reports of the purge are served while the segments still

@@ -193,6 +193,38 @@ static void test_expiry(void **state)
 	cdc_idstore_close(st);
 }
 
+static int seen_expired(void *opaque, const void *id, size_t len, const cdc_idstore_rec *rec)
+{
+	char *log = opaque;
+
+	snprintf(log + strlen(log), 256 - strlen(log), "%.*s=%u@%lld ", (int)len, (const char *)id,
+		 (unsigned)rec->count, (long long)rec->first_us);
+	return strncmp(id, "stop", 4) == 0 ? 7 : 0;
+}
+
+/* expire_each shows each id before it goes, and stops when told */
+static void test_expire_each(void **state)
+{
+	cdc_idstore *st = open_store("each", 100);
+	char log[256] = "";
+	uint64_t removed = 0;
+
+	(void)state;
+	assert_int_equal(seen(st, "a", 1, NULL), 1);
+	assert_int_equal(seen(st, "a", 2, NULL), 0);
+	assert_int_equal(seen(st, "b", 3, NULL), 1);
+	assert_int_equal(seen(st, "stop", 4, NULL), 1);
+	assert_int_equal(seen(st, "late", 50, NULL), 1);
+	assert_int_equal(cdc_idstore_expire_each(st, 120, 0, seen_expired, log, &removed, errbuf, sizeof(errbuf)), 7);
+	assert_string_equal(log, "a=2@1 b=1@3 stop=1@4 ");
+	assert_int_equal(removed, 2);
+	assert_int_equal(count(st), 2);
+	assert_int_equal(cdc_idstore_expire_each(st, 120, 0, NULL, NULL, &removed, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(count(st), 1);
+	cdc_idstore_close(st);
+}
+
 static void test_never_expire(void **state)
 {
 	cdc_idstore *st = open_store("forever", -1);
@@ -261,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_crash),
 		cmocka_unit_test(test_expiry),
+		cmocka_unit_test(test_expire_each),
 		cmocka_unit_test(test_never_expire),
 		cmocka_unit_test(test_lock_and_errors),
 		cmocka_unit_test(test_many_batches),
