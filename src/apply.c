@@ -79,6 +79,7 @@ typedef struct applier {
 	int consistency, max_in_flight, prepare;
 	const char *metrics_file;
 	int metrics_interval_ms;
+	int64_t idle_exit_ms;    /* --idle-exit: 0 none */
 	/* state */
 	cdc_cql_conn *conn;
 	cdc_schema *schema;
@@ -864,12 +865,23 @@ static void write_metrics(applier *a)
 		cdc_log(CDC_LOG_WARN, "apply: metrics: %s", e);
 }
 
+/* Every --metrics-interval: the metrics file and the summary line logged. */
+static void report(applier *a)
+{
+	cdc_buf line = CDC_BUF_INIT;
+
+	write_metrics(a);
+	cdc_apply_stats_summary(a->stats, now_us(), &line);
+	cdc_log(CDC_LOG_INFO, "apply: %s", cdc_buf_cstr(&line));
+	cdc_buf_free(&line);
+}
+
 /* Reads, applies and commits until the input ends (or a stop is asked and
  * what is in flight is answered). 0, or -1 fatal (a->err). */
 static int run(applier *a)
 {
 	int ended = 0, rc;
-	int64_t last_commit = now_us(), last_metrics = last_commit;
+	int64_t last_commit = now_us(), last_metrics = last_commit, last_event = last_commit;
 
 	for (;;) {
 		int got = 0, broken = 0;
@@ -895,6 +907,7 @@ static int run(applier *a)
 				s->len = len;
 				s->pos = pos;
 				got = 1;
+				last_event = now_us();
 				rc = handle(a, s);
 				if (rc < 0)
 					return -1;
@@ -929,12 +942,14 @@ static int run(applier *a)
 				return -1;
 			last_commit = now;
 		}
-		if (a->metrics_file && now - last_metrics >= (int64_t)a->metrics_interval_ms * 1000) {
-			write_metrics(a);
+		if (now - last_metrics >= (int64_t)a->metrics_interval_ms * 1000) {
+			report(a);
 			last_metrics = now;
 		}
 		if ((ended || stop_requested) && !a->nbusy)
 			return 0;
+		if (a->idle_exit_ms && !a->nbusy && now - last_event >= a->idle_exit_ms * 1000)
+			return 0; /* --idle-exit */
 		if (stop_requested && !a->in_flight && !a->nretry && !a->nredo && !a->list_busy)
 			return 0; /* list appends still queued are read again next time */
 	}
@@ -948,7 +963,8 @@ static void usage(FILE *f)
 	      "         [--password-file F] [--tls [--ca-file F] [--cert-file F] [--key-file F]\n"
 	      "         [--server-name N] [--no-verify-host]] [--keyspace-map SRC=DST]...\n"
 	      "         [--kafka BROKERS [--group G] [--topic T]... [-X prop=value]...\n"
-	      "         [--exit-at-end]] [--consistency CL] [--max-in-flight N] [--no-prepare]\n"
+	      "         [--once]] [--idle-exit S] [--consistency CL] [--max-in-flight N]\n"
+	      "         [--no-prepare]"
 	      "         [--metrics-file F] [--metrics-interval S] [--applied-window S]\n"
 	      "         [--dead-letter FILE] [--timeout-ms MS] [FILE...]\n"
 	      "\n"
@@ -974,7 +990,9 @@ static void usage(FILE *f)
 	      "  --topic T              a topic, or a regular expression starting with ^\n"
 	      "                         (repeatable; default ^cdctail\\..*)\n"
 	      "  -X prop=value          a librdkafka consumer property (repeatable)\n"
-	      "  --exit-at-end          stop once every assigned partition is read to its end\n"
+	      "  --once                 stop once every assigned partition is read to its end\n"
+	      "  --idle-exit S          stop after S seconds without an event (and nothing left\n"
+	      "                         to write)\n"
 	      "  --consistency CL       ONE, LOCAL_ONE, QUORUM, LOCAL_QUORUM (default), ALL, ...\n"
 	      "  --max-in-flight N      requests waiting for the target at most (default 128)\n"
 	      "  --no-prepare           send statements as QUERY with values (no PREPARE)\n"
@@ -1064,7 +1082,7 @@ typedef struct cli {
 } cli;
 
 /* Parses argv into a and o: 0, 1 help printed, 2 usage error. */
-static int parse(int argc, char **argv, applier *a, cli *o)
+static int apply_parse_args(int argc, char **argv, applier *a, cli *o)
 {
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, 'd' },
@@ -1082,7 +1100,8 @@ static int parse(int argc, char **argv, applier *a, cli *o)
 		{ "kafka", required_argument, NULL, 'k' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "topic", required_argument, NULL, 't' },
-		{ "exit-at-end", no_argument, NULL, 'e' },
+		{ "once", no_argument, NULL, 'e' },
+		{ "idle-exit", required_argument, NULL, 'i' },
 		{ "consistency", required_argument, NULL, 'c' },
 		{ "max-in-flight", required_argument, NULL, 'f' },
 		{ "no-prepare", no_argument, NULL, 'n' },
@@ -1150,6 +1169,13 @@ static int parse(int argc, char **argv, applier *a, cli *o)
 				return 2;
 			}
 			break;
+		case 'i':
+			if (positive(optarg, 86400 * 365, &v) != 0) {
+				fprintf(stderr, "cdctail apply: bad value '%s' for --idle-exit\n", optarg);
+				return 2;
+			}
+			a->idle_exit_ms = (int64_t)v * 1000;
+			break;
 		case 'p':
 		case 'f':
 		case 'I':
@@ -1188,7 +1214,7 @@ static int parse(int argc, char **argv, applier *a, cli *o)
 		return 2;
 	}
 	if (!o->kafka && (o->ntopics || o->group || o->nprops || o->exit_at_end)) {
-		fputs("cdctail apply: --group, --topic, -X and --exit-at-end need --kafka\n", stderr);
+		fputs("cdctail apply: --group, --topic, -X and --once need --kafka\n", stderr);
 		return 2;
 	}
 	return 0;
@@ -1299,7 +1325,7 @@ int cdc_apply_main(int argc, char **argv)
 	a.prepare = 1;
 	a.metrics_interval_ms = 10000;
 	o.window_s = CDC_IDSTORE_DEFAULT_WINDOW_US / 1000000;
-	rc = parse(argc, argv, &a, &o);
+	rc = apply_parse_args(argc, argv, &a, &o);
 	if (rc)
 		return rc == 1 ? 0 : 2;
 	a.kill_after = kill_after ? strtol(kill_after, NULL, 10) : 0;
