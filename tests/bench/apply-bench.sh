@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Throughput of `cdctail apply` (the release build, ./cdctail) into a real
+# Cassandra 5.0 on this machine: N synthetic update events (two cells, one
+# with a TTL) of distinct rows, read from a JSON-lines file, applied with the
+# defaults (prepared statements, 128 requests in flight, LOCAL_QUORUM).
+# Prints events/s. Run under the services lock:
+#   flock /tmp/cdctail-services.lock tests/bench/apply-bench.sh [N]
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+N=${1:-100000}
+ADDR=${APPLY_BENCH_ADDR:-127.0.0.14}
+PY=$(scripts/deps.sh --python)
+TMP=$(mktemp -d /tmp/apply-bench.XXXXXX)
+trap 'scripts/cassandra.sh stop --dir "$TMP/cass" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+scripts/cassandra.sh start --version 5.0 --dir "$TMP/cass" --addr "$ADDR" >"$TMP/c.log" 2>&1 || { tail "$TMP/c.log"; exit 1; }
+"$PY" scripts/cql.py --host "$ADDR" -e "CREATE KEYSPACE b WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};
+CREATE TABLE b.t (k int, c int, v text, n int, PRIMARY KEY (k, c));" >/dev/null || exit 1
+python3 - "$N" >"$TMP/ev.jsonl" <<'PY'
+import sys, time
+n, ts = int(sys.argv[1]), int(time.time() * 1e6)
+exp = int(time.time()) + 3600
+for i in range(n):
+    print('{"op":"update","keyspace":"b","table":"t","key":{"k":%d},"clustering":{"c":%d},'
+          '"cells":{"v":{"ts":%d,"value":"value-%d"},"n":{"ts":%d,"ttl":3600,"expires":%d,"value":%d}},'
+          '"ts":%d,"id":"%016x"}' % (i % 5000, i // 5000, ts + i, i, ts + i, exp, i, ts + i, i))
+PY
+t0=$(date +%s%N)
+./cdctail apply --state-dir "$TMP/st" --host "$ADDR" "$TMP/ev.jsonl" 2>"$TMP/err"
+rc=$?
+t1=$(date +%s%N)
+tail -1 "$TMP/err"
+got=$("$PY" scripts/cql.py --host "$ADDR" -e "SELECT count(*) FROM b.t;" 2>/dev/null | grep -o '[0-9]\+' | tail -1)
+ms=$(( (t1 - t0) / 1000000 ))
+echo "apply: $N events in $ms ms (exit $rc, start-up included): $(( N * 1000 / (ms ? ms : 1) )) events/s; rows in b.t: $got"
