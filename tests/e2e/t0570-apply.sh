@@ -92,6 +92,9 @@ chk offsets "$B" t0570
 apply run3 --once
 check "apply: a third run reads nothing: offsets were committed ($(summary run3 | cut -c1-40))" \
 	sh -c "[ '$(cat "$TMP/run3.rc")' = 0 ] && [ '$(count run3 events)' = 0 ]"
+apply run4 --idle-exit 2
+check "apply: --idle-exit 2 stops a run that has nothing to read (exit $(cat "$TMP/run4.rc"), $(count run4 events) events)" \
+	sh -c "[ '$(cat "$TMP/run4.rc")' = 0 ] && [ '$(count run4 events)' = 0 ]"
 check "apply: the metrics file has applied events by table and op, errors and the lag" \
 	sh -c "grep -q '^cdctail_apply_events_total{keyspace=\"dst\",table=\"things\",op=\"update\"} [1-9]' '$TMP/run2.prom' &&
 	       grep -q '^cdctail_apply_write_errors_total [1-9]' '$TMP/run2.prom' &&
