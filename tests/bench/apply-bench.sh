@@ -13,8 +13,8 @@ PY=$(scripts/deps.sh --python)
 TMP=$(mktemp -d /tmp/apply-bench.XXXXXX)
 trap 'scripts/cassandra.sh stop --dir "$TMP/cass" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 scripts/cassandra.sh start --version 5.0 --dir "$TMP/cass" --addr "$ADDR" >"$TMP/c.log" 2>&1 || { tail "$TMP/c.log"; exit 1; }
-"$PY" scripts/cql.py --host "$ADDR" -e "CREATE KEYSPACE b WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};
-CREATE TABLE b.t (k int, c int, v text, n int, PRIMARY KEY (k, c));" >/dev/null || exit 1
+"$PY" scripts/cql.py --host "$ADDR" -e "CREATE KEYSPACE b WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}" \
+	-e "CREATE TABLE b.t (k int, c int, v text, n int, PRIMARY KEY (k, c))" >/dev/null || exit 1
 python3 - "$N" >"$TMP/ev.jsonl" <<'PY'
 import sys, time
 n, ts = int(sys.argv[1]), int(time.time() * 1e6)
@@ -29,6 +29,6 @@ t0=$(date +%s%N)
 rc=$?
 t1=$(date +%s%N)
 tail -1 "$TMP/err"
-got=$("$PY" scripts/cql.py --host "$ADDR" -e "SELECT count(*) FROM b.t;" 2>/dev/null | grep -o '[0-9]\+' | tail -1)
+got=$("$PY" scripts/cql.py --host "$ADDR" -e "SELECT count(*) FROM b.t" 2>/dev/null | grep -o '[0-9]\+' | tail -1)
 ms=$(( (t1 - t0) / 1000000 ))
 echo "apply: $N events in $ms ms (exit $rc, start-up included): $(( N * 1000 / (ms ? ms : 1) )) events/s; rows in b.t: $got"
