@@ -60,6 +60,7 @@ ENTRY = {
     "cdc_schema_export_main": ["schema export"],
     "cdc_snapshot_main": ["snapshot"],
     "relay_parse_args": ["relay"],
+    "apply_parse_args": ["apply"],
 }
 
 def say(good, msg):

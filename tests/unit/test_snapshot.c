@@ -431,10 +431,10 @@ static void test_events(void **st)
 	assert_int_equal(cdc_events_emit(ev, &m, &src, keep, &g, err, sizeof(err)), 1);
 	assert_string_equal(without_id(g.json),
 			    "{\"op\":\"insert\",\"keyspace\":\"types\",\"table\":\"colls\",\"key\":{\"id\":3},"
-			    "\"clustering\":{},\"cells\":{\"addr\":{\"elements\":[{\"ts\":40,\"field\":\"street\","
+			    "\"clustering\":{},\"liveness_ts\":10,\"cells\":{\"addr\":{\"elements\":[{\"ts\":40,\"field\":\"street\","
 			    "\"value\":\"main\"}]},\"l\":{\"elements\":[{\"ts\":10,\"value\":7},{\"ts\":20,\"ttl\":5,"
 			    "\"expires\":1700000005,\"value\":8}]},\"m\":{\"elements\":[{\"ts\":30,\"key\":\"k\",\"value\":1}]}},"
-			    "\"ts\":40,\"cql\":\"BEGIN UNLOGGED BATCH INSERT INTO types.colls (id) VALUES (3) USING TIMESTAMP 10; "
+			    "\"list_append\":true,\"ts\":40,\"cql\":\"BEGIN UNLOGGED BATCH INSERT INTO types.colls (id) VALUES (3) USING TIMESTAMP 10; "
 			    "UPDATE types.colls USING TIMESTAMP 40 SET addr.street = 'main' WHERE id = 3; "
 			    "UPDATE types.colls USING TIMESTAMP 10 SET l = l + [7] WHERE id = 3; "
 			    "UPDATE types.colls USING TIMESTAMP 20 AND TTL 5 SET l = l + [8] WHERE id = 3; "
