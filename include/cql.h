@@ -4,8 +4,11 @@
  * PasswordAuthenticator (SASL PLAIN); QUERY at consistency ONE with paging
  * handled inside cdc_cql_query(); results of kind ROWS, VOID, SET_KEYSPACE and
  * SCHEMA_CHANGE; plain TCP or TLS (tls.h, for client_encryption_options).
- * One request at a time per connection; no compression, no prepared
- * statements.
+ * Blocking calls (connect, cdc_cql_query) one request at a time; and
+ * pipelined writes for `cdctail apply`: PREPARE, EXECUTE and UNLOGGED BATCH
+ * of prepared statements with bound values, up to CDC_CQL_MAX_STREAMS
+ * requests in flight on one connection, each on its own stream id, answered
+ * in any order (cdc_cql_send, cdc_cql_poll). No compression.
  *
  * Every length read from the network is checked against what was received: a
  * malformed or truncated frame is an error naming host:port, never a crash.
@@ -83,6 +86,92 @@ int cdc_cql_version(const cdc_cql_conn *c);
 int cdc_cql_parse_result(const char *peer, int flags, const uint8_t *body, size_t len, cdc_buf *ps, int *more,
 			 cdc_cql_row_fn fn, void *opaque, char *errstr, size_t errlen);
 
+/* ---- pipelined requests ---- */
+
+#define CDC_CQL_MAX_STREAMS 1024 /* stream ids 1..this for pipelined requests */
+
+/* Consistency levels ([consistency] of the spec). */
+enum {
+	CDC_CQL_ANY = 0x00, CDC_CQL_ONE = 0x01, CDC_CQL_TWO = 0x02, CDC_CQL_THREE = 0x03, CDC_CQL_QUORUM = 0x04,
+	CDC_CQL_ALL = 0x05, CDC_CQL_LOCAL_QUORUM = 0x06, CDC_CQL_EACH_QUORUM = 0x07, CDC_CQL_LOCAL_ONE = 0x0A,
+};
+
+/* A prepared statement: the server's id, in v5 its result metadata id, and
+ * the number of bind markers (-1 unknown). Owned by the caller. */
+typedef struct cdc_cql_prepared {
+	uint8_t *id, *meta;
+	size_t idlen, metalen;
+	int nvars;
+} cdc_cql_prepared;
+
+/* One statement of a request: a prepared one (prep), else its text sent
+ * as a QUERY (or a batch entry) with the same values; values[i].p == NULL
+ * is null. */
+typedef struct cdc_cql_bound {
+	const cdc_cql_prepared *prep;
+	const char *cql;
+	const cdc_cql_value *values;
+	int nvalues;
+} cdc_cql_bound;
+
+/* The answer to one pipelined request. code 0: a RESULT of `kind` (for a
+ * PREPARE: id, meta, nvars); else an ERROR: its code (a server error, code
+ * 0 in the spec, is -2 here), message (msg, msglen: not NUL-terminated),
+ * and for UNPREPARED (0x2500) the unknown id. Pointers are valid during
+ * the callback only. */
+typedef struct cdc_cql_result {
+	void *tag;
+	int32_t code;
+	int32_t kind;
+	const char *msg;
+	size_t msglen;
+	const uint8_t *id, *meta;
+	size_t idlen, metalen;
+	int nvars;
+	const uint8_t *body;     /* the RESULT body, for cdc_cql_parse_result */
+	size_t bodylen;
+	int flags;               /* the envelope's flags */
+} cdc_cql_result;
+
+typedef void (*cdc_cql_done_fn)(void *opaque, const cdc_cql_result *r);
+
+/* Requests in flight at most (1..CDC_CQL_MAX_STREAMS; default 128). */
+void cdc_cql_set_max_in_flight(cdc_cql_conn *c, int n);
+int cdc_cql_in_flight(const cdc_cql_conn *c);
+
+/* Whether cdc_cql_send would find a free stream. */
+int cdc_cql_can_send(const cdc_cql_conn *c);
+
+/* Queues one request: n == 1 an EXECUTE (a QUERY with values when the
+ * statement is not prepared), n > 1 an UNLOGGED BATCH of the n statements,
+ * at `consistency`. tag comes back in the result. Requests are written by
+ * cdc_cql_flush or cdc_cql_poll (or once a segment's worth is queued).
+ * Returns 0, 1 when max_in_flight requests are in flight (poll first), or
+ * -1 with errstr (the connection is then unusable). */
+int cdc_cql_send(cdc_cql_conn *c, const cdc_cql_bound *st, int n, int consistency, void *tag, char *errstr,
+		 size_t errlen);
+
+/* Writes the queued requests: 0, or -1 with errstr. */
+int cdc_cql_flush(cdc_cql_conn *c, char *errstr, size_t errlen);
+
+/* Flushes, then waits up to wait_ms (0: not at all, -1: without limit) for
+ * an answer and takes every answer that has arrived, calling fn for each.
+ * Returns how many requests completed, or -1 with errstr (a transport or
+ * protocol failure: the requests in flight have no answer, the connection
+ * is unusable). */
+int cdc_cql_poll(cdc_cql_conn *c, int wait_ms, cdc_cql_done_fn fn, void *opaque, char *errstr, size_t errlen);
+
+/* Prepares cql, waiting for the answer (answers to other requests that
+ * arrive meanwhile go to fn). 0 and *out, or -1 with errstr (the server's
+ * message when it refused the statement). */
+int cdc_cql_prepare(cdc_cql_conn *c, const char *cql, cdc_cql_prepared *out, cdc_cql_done_fn fn, void *opaque,
+		    char *errstr, size_t errlen);
+
+void cdc_cql_prepared_free(cdc_cql_prepared *p);
+
+/* The spec's name of an ERROR code ("write timeout", "invalid query", ...). */
+const char *cdc_cql_error_name(int32_t code);
+
 /* Closes the socket and frees the connection (NULL is fine). */
 void cdc_cql_close(cdc_cql_conn *c);
 
@@ -136,6 +225,13 @@ int cdc_cql_segment_unwrap(const uint8_t *p, size_t n, size_t *used, cdc_buf *pa
  * state when ps != NULL. */
 void cdc_cql_encode_query(cdc_buf *out, int version, int16_t stream, const char *cql, int32_t page_size,
 			  const uint8_t *ps, size_t ps_len);
+
+/* Appends a PREPARE, an EXECUTE (or QUERY with values) and an UNLOGGED
+ * BATCH envelope, as cdc_cql_send writes them (for the unit tests). */
+void cdc_cql_encode_prepare(cdc_buf *out, int version, int16_t stream, const char *cql);
+void cdc_cql_encode_execute(cdc_buf *out, int version, int16_t stream, const cdc_cql_bound *st, int consistency);
+void cdc_cql_encode_batch(cdc_buf *out, int version, int16_t stream, const cdc_cql_bound *st, int n,
+			  int consistency);
 
 /* --- consistency levels (cdctail snapshot) --- */
 

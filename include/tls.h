@@ -52,6 +52,10 @@ ssize_t cdc_tls_read(cdc_tls *t, void *p, size_t n, char *errstr, size_t errlen)
  * again with the same p and n), or -1 with errstr. */
 ssize_t cdc_tls_write(cdc_tls *t, const void *p, size_t n, char *errstr, size_t errlen);
 
+/* Decrypted bytes the session holds that a read returns without waiting
+ * for the socket (SSL_pending). */
+int cdc_tls_pending(const cdc_tls *t);
+
 /* Frees the session (NULL is fine); the socket is not closed. */
 void cdc_tls_free(cdc_tls *t);
 

@@ -1,5 +1,6 @@
 /* cli.c - command line parsing and dispatch. */
 #include "cli.h"
+#include "apply.h"
 #include "dump.h"
 #include "replay.h"
 #include "run.h"
@@ -36,6 +37,8 @@ static void usage(FILE *f)
 	      "        a live node's tables, one event per row, into Kafka or JSON lines\n"
 	      "  relay --kafka BROKERS --from TEMPLATE --to TEMPLATE --state-dir DIR [--since T]\n"
 	      "        [--dedup|--min-copies N]  copies the temporary topics into the final ones\n"
+	      "  apply --state-dir DIR [--host H] [--kafka BROKERS] [--keyspace-map SRC=DST] [FILE...]\n"
+	      "        applies events to a target Cassandra (another cluster or keyspace)\n"
 	      "  cleanup --cdc-raw DIR --state-dir DIR [--max-bytes N] [--dry-run]\n"
 	      "        for cron: removes the segments whose events Kafka holds\n"
 	      "  schema export [--host H] [--tls --ca-file F] [--keyspace K]... [--output FILE]\n"
@@ -497,6 +500,7 @@ static const struct {
 	{ "snapshot", cdc_snapshot_main },
 	{ "cleanup", cdc_cleanup_main },
 	{ "relay", cdc_relay_main },
+	{ "apply", cdc_apply_main },
 	{ "schema", cmd_schema },
 	{ "dump", cmd_dump_only },
 	{ "decode", cmd_decode },

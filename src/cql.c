@@ -29,6 +29,7 @@
 enum {
 	OP_ERROR = 0x00, OP_STARTUP = 0x01, OP_READY = 0x02, OP_AUTHENTICATE = 0x03,
 	OP_OPTIONS = 0x05, OP_SUPPORTED = 0x06, OP_QUERY = 0x07, OP_RESULT = 0x08,
+	OP_PREPARE = 0x09, OP_EXECUTE = 0x0A, OP_BATCH = 0x0D,
 	OP_EVENT = 0x0C, OP_AUTH_CHALLENGE = 0x0E, OP_AUTH_RESPONSE = 0x0F, OP_AUTH_SUCCESS = 0x10,
 };
 
@@ -55,6 +56,13 @@ struct cdc_cql_conn {
 	cdc_buf out;            /* the request being sent */
 	cdc_buf env;            /* the envelope before segment wrapping */
 	cdc_buf ps;             /* paging state of the page just read */
+	/* pipelined requests (cdc_cql_send, cdc_cql_poll) */
+	void *tags[CDC_CQL_MAX_STREAMS + 1]; /* by stream id; NULL slot free */
+	uint8_t busy[CDC_CQL_MAX_STREAMS + 1];
+	int16_t free_ids[CDC_CQL_MAX_STREAMS];
+	int nfree;
+	int in_flight, max_in_flight;
+	cdc_buf queued;         /* envelopes not yet written */
 };
 
 typedef struct frame {
@@ -63,6 +71,8 @@ typedef struct frame {
 	const uint8_t *body;
 	size_t len;
 } frame;
+
+static void stream_pool_init(cdc_cql_conn *c);
 
 /* ---------------------------------------------------------------- CRCs */
 
@@ -891,6 +901,7 @@ static void conn_free(cdc_cql_conn *c)
 	cdc_buf_free(&c->out);
 	cdc_buf_free(&c->env);
 	cdc_buf_free(&c->ps);
+	cdc_buf_free(&c->queued);
 	free(c);
 }
 
@@ -911,6 +922,7 @@ int cdc_cql_connect_tls(cdc_cql_conn **out, const char *host, int port, const ch
 			return cdc_error(errstr, errlen, "out of memory");
 		c->fd = -1;
 		c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+		stream_pool_init(c);
 		snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
 		if (tcp_connect(c, host, port, errstr, errlen) != 0 ||
 		    (tls && cdc_tls_connect(&c->tls, c->fd, host, tls, c->timeout_ms, c->peer, errstr, errlen) != 0)) {
@@ -1080,6 +1092,9 @@ int cdc_cql_query(cdc_cql_conn *c, const char *cql, int page_size, cdc_cql_row_f
 	size_t ps_len = 0;
 	int rc = 0;
 
+	if (c->in_flight > 0)
+		return cdc_error(errstr, errlen, "%s: a query while %d pipelined requests are in flight", c->peer,
+				 c->in_flight);
 	if (page_size <= 0)
 		page_size = 1000;
 	do {
@@ -1121,6 +1136,384 @@ int cdc_cql_query(cdc_cql_conn *c, const char *cql, int page_size, cdc_cql_row_f
 	} while (more);
 	free(ps);
 	return rc;
+}
+
+/* ------------------------------------------------- pipelined requests */
+
+static void stream_pool_init(cdc_cql_conn *c)
+{
+	int i;
+
+	c->nfree = 0;
+	for (i = CDC_CQL_MAX_STREAMS; i >= 1; i--)
+		c->free_ids[c->nfree++] = (int16_t)i;
+	c->max_in_flight = 128;
+}
+
+void cdc_cql_set_max_in_flight(cdc_cql_conn *c, int n)
+{
+	c->max_in_flight = n < 1 ? 1 : n > CDC_CQL_MAX_STREAMS ? CDC_CQL_MAX_STREAMS : n;
+}
+
+int cdc_cql_in_flight(const cdc_cql_conn *c)
+{
+	return c->in_flight;
+}
+
+int cdc_cql_can_send(const cdc_cql_conn *c)
+{
+	return c->in_flight < c->max_in_flight && c->nfree > 0;
+}
+
+/* Appends a [short bytes]. */
+static void put_short_bytes(cdc_buf *b, const uint8_t *p, size_t n)
+{
+	put_be16(b, (uint16_t)n);
+	cdc_buf_put(b, p, n);
+}
+
+/* Appends n [value]s: [int length] and bytes, -1 for null. */
+static void put_values(cdc_buf *b, const cdc_cql_value *v, int n)
+{
+	int i;
+
+	put_be16(b, (uint16_t)n);
+	for (i = 0; i < n; i++) {
+		if (!v[i].p) {
+			put_be32(b, 0xFFFFFFFFu);
+			continue;
+		}
+		put_be32(b, (uint32_t)v[i].len);
+		cdc_buf_put(b, v[i].p, v[i].len);
+	}
+}
+
+void cdc_cql_encode_prepare(cdc_buf *out, int version, int16_t stream, const char *cql)
+{
+	size_t at = begin_envelope(out, version, stream, OP_PREPARE), n = strlen(cql);
+
+	put_be32(out, (uint32_t)n);
+	cdc_buf_put(out, cql, n);
+	if (version >= 5)
+		put_be32(out, 0); /* flags: no keyspace */
+	end_envelope(out, at);
+}
+
+void cdc_cql_encode_execute(cdc_buf *out, int version, int16_t stream, const cdc_cql_bound *st, int consistency)
+{
+	size_t at;
+	uint32_t flags = 0x01 | 0x02; /* values, skip result metadata */
+
+	if (!st->prep) { /* QUERY with values */
+		size_t n = strlen(st->cql);
+
+		at = begin_envelope(out, version, stream, OP_QUERY);
+		put_be32(out, (uint32_t)n);
+		cdc_buf_put(out, st->cql, n);
+		flags = 0x01;
+	} else {
+		at = begin_envelope(out, version, stream, OP_EXECUTE);
+		put_short_bytes(out, st->prep->id, st->prep->idlen);
+		if (version >= 5)
+			put_short_bytes(out, st->prep->meta, st->prep->metalen);
+	}
+	put_be16(out, (uint16_t)consistency);
+	if (version >= 5)
+		put_be32(out, flags);
+	else
+		cdc_buf_putc(out, (char)flags);
+	put_values(out, st->values, st->nvalues);
+	end_envelope(out, at);
+}
+
+void cdc_cql_encode_batch(cdc_buf *out, int version, int16_t stream, const cdc_cql_bound *st, int n,
+			  int consistency)
+{
+	size_t at = begin_envelope(out, version, stream, OP_BATCH);
+	int i;
+
+	cdc_buf_putc(out, 1); /* UNLOGGED */
+	put_be16(out, (uint16_t)n);
+	for (i = 0; i < n; i++) {
+		if (st[i].prep) {
+			cdc_buf_putc(out, 1);
+			put_short_bytes(out, st[i].prep->id, st[i].prep->idlen);
+		} else {
+			size_t k = strlen(st[i].cql);
+
+			cdc_buf_putc(out, 0);
+			put_be32(out, (uint32_t)k);
+			cdc_buf_put(out, st[i].cql, k);
+		}
+		put_values(out, st[i].values, st[i].nvalues);
+	}
+	put_be16(out, (uint16_t)consistency);
+	if (version >= 5)
+		put_be32(out, 0);
+	else
+		cdc_buf_putc(out, 0);
+	end_envelope(out, at);
+}
+
+/* Writes what is queued: in v5 as self-contained segments of whole
+ * envelopes (an envelope larger than a segment goes alone, in parts). */
+int cdc_cql_flush(cdc_cql_conn *c, char *errstr, size_t errlen)
+{
+	int rc;
+
+	if (!c->queued.len)
+		return 0;
+	if (c->queued.oom) {
+		cdc_buf_reset(&c->queued);
+		c->queued.oom = 0;
+		return cdc_error(errstr, errlen, "out of memory");
+	}
+	if (c->framed) {
+		cdc_buf_reset(&c->out);
+		cdc_cql_segment_wrap(&c->out, (const uint8_t *)c->queued.p, c->queued.len);
+		if (c->out.oom)
+			return cdc_error(errstr, errlen, "out of memory");
+		rc = write_all(c, (const uint8_t *)c->out.p, c->out.len, errstr, errlen);
+	} else {
+		rc = write_all(c, (const uint8_t *)c->queued.p, c->queued.len, errstr, errlen);
+	}
+	cdc_buf_reset(&c->queued);
+	return rc;
+}
+
+/* Queues the envelope in c->env: flushes first when the two would not fit
+ * in one segment together. */
+static int queue_env(cdc_cql_conn *c, char *errstr, size_t errlen)
+{
+	if (c->queued.len && c->queued.len + c->env.len > CDC_CQL_SEGMENT_MAX && cdc_cql_flush(c, errstr, errlen) != 0)
+		return -1;
+	cdc_buf_put(&c->queued, c->env.p, c->env.len);
+	if (c->queued.len > CDC_CQL_SEGMENT_MAX)
+		return cdc_cql_flush(c, errstr, errlen);
+	return 0;
+}
+
+/* A free stream id for tag: 0 and *id, or 1 when none is free. */
+static int take_stream(cdc_cql_conn *c, void *tag, int16_t *id)
+{
+	if (!cdc_cql_can_send(c))
+		return 1;
+	*id = c->free_ids[--c->nfree];
+	c->tags[*id] = tag;
+	c->busy[*id] = 1;
+	c->in_flight++;
+	return 0;
+}
+
+static void release_stream(cdc_cql_conn *c, int16_t id)
+{
+	c->busy[id] = 0;
+	c->tags[id] = NULL;
+	c->free_ids[c->nfree++] = id;
+	c->in_flight--;
+}
+
+int cdc_cql_send(cdc_cql_conn *c, const cdc_cql_bound *st, int n, int consistency, void *tag, char *errstr,
+		 size_t errlen)
+{
+	int16_t id;
+	int i;
+
+	if (n < 1 || n > 65535)
+		return cdc_error(errstr, errlen, "%s: a request of %d statements", c->peer, n);
+	for (i = 0; i < n; i++)
+		if (st[i].nvalues > 65535)
+			return cdc_error(errstr, errlen, "%s: a statement with %d values", c->peer, st[i].nvalues);
+	if (take_stream(c, tag, &id) != 0)
+		return 1;
+	cdc_buf_reset(&c->env);
+	if (n == 1)
+		cdc_cql_encode_execute(&c->env, c->version, id, st, consistency);
+	else
+		cdc_cql_encode_batch(&c->env, c->version, id, st, n, consistency);
+	if (c->env.oom || c->env.len - 9 > CDC_CQL_FRAME_MAX) {
+		release_stream(c, id);
+		return cdc_error(errstr, errlen, "%s: a request of %zu bytes (out of memory or over the frame limit)",
+				 c->peer, c->env.len);
+	}
+	return queue_env(c, errstr, errlen);
+}
+
+/* Whether an envelope can be read without waiting past wait_ms. */
+static int frame_ready(cdc_cql_conn *c, int wait_ms)
+{
+	struct pollfd pfd = { c->fd, POLLIN, 0 };
+	int rc;
+
+	if (c->pay.len > c->pay_off || cdc_tls_pending(c->tls) > 0)
+		return 1;
+	do
+		rc = poll(&pfd, 1, wait_ms);
+	while (rc < 0 && errno == EINTR);
+	return rc > 0;
+}
+
+/* The answer to one pipelined request, handed to fn. */
+static int complete(cdc_cql_conn *c, const frame *f, cdc_cql_done_fn fn, void *opaque, char *errstr, size_t errlen)
+{
+	cdc_cql_result res = { 0 };
+	rd r = { f->body, f->len, 0, 0 };
+
+	if (f->stream <= 0 || f->stream > CDC_CQL_MAX_STREAMS || !c->busy[f->stream])
+		return cdc_error(errstr, errlen, "%s: a response on stream %d, which no request is waiting on", c->peer,
+				 f->stream);
+	res.tag = c->tags[f->stream];
+	res.body = f->body;
+	res.bodylen = f->len;
+	res.flags = f->flags;
+	release_stream(c, f->stream);
+	skip_prelude(f, &r);
+	if (f->opcode == OP_RESULT) {
+		int32_t kind = rd_i32(&r);
+
+		if (r.bad)
+			return cdc_error(errstr, errlen, "%s: truncated RESULT frame", c->peer);
+		res.kind = kind;
+		if (kind == RES_PREPARED) {
+			res.id = rd_string(&r, &res.idlen);
+			if (c->version >= 5)
+				res.meta = rd_string(&r, &res.metalen);
+			if (r.bad)
+				return cdc_error(errstr, errlen, "%s: malformed PREPARED result", c->peer);
+			/* metadata: flags, column count, pk count, pk indexes: the count of bind markers */
+			rd_i32(&r);
+			res.nvars = rd_i32(&r);
+			if (r.bad)
+				res.nvars = -1;
+		}
+	} else if (f->opcode == OP_ERROR) {
+		res.code = rd_i32(&r);
+		res.msg = (const char *)rd_string(&r, &res.msglen);
+		if (r.bad)
+			return cdc_error(errstr, errlen, "%s: malformed ERROR frame (%zu bytes)", c->peer, f->len);
+		if (res.code == 0x2500) /* UNPREPARED: the id the server does not know */
+			res.id = rd_string(&r, &res.idlen);
+		if (res.code == 0)
+			res.code = -2; /* a server error keeps a non-zero code */
+	} else {
+		return cdc_error(errstr, errlen, "%s: unexpected opcode 0x%02x for a request", c->peer, f->opcode);
+	}
+	if (fn)
+		fn(opaque, &res);
+	return 0;
+}
+
+int cdc_cql_poll(cdc_cql_conn *c, int wait_ms, cdc_cql_done_fn fn, void *opaque, char *errstr, size_t errlen)
+{
+	int n = 0;
+
+	if (cdc_cql_flush(c, errstr, errlen) != 0)
+		return -1;
+	while (c->in_flight > 0 && frame_ready(c, n ? 0 : wait_ms)) {
+		frame f;
+
+		if (recv_frame(c, &f, errstr, errlen) != 0)
+			return -1;
+		if (f.stream < 0 && f.opcode == OP_EVENT)
+			continue;
+		if (complete(c, &f, fn, opaque, errstr, errlen) != 0)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+/* PREPARE's answer, kept by the waiting cdc_cql_prepare. */
+typedef struct prep_wait {
+	int done;
+	int32_t code;
+	cdc_cql_prepared *out;
+	char msg[400];
+	int oom;
+} prep_wait;
+
+typedef struct prep_ctx {
+	prep_wait *w;
+	cdc_cql_done_fn fn;
+	void *opaque;
+} prep_ctx;
+
+static void prep_done(void *opaque, const cdc_cql_result *r)
+{
+	prep_ctx *x = opaque;
+	prep_wait *w = x->w;
+
+	if (r->tag != w) {
+		if (x->fn)
+			x->fn(x->opaque, r);
+		return;
+	}
+	w->done = 1;
+	w->code = r->code;
+	if (r->code) {
+		snprintf(w->msg, sizeof(w->msg), "%.*s", (int)(r->msglen > 300 ? 300 : r->msglen), r->msg ? r->msg : "");
+		return;
+	}
+	w->out->id = malloc(r->idlen ? r->idlen : 1);
+	w->out->meta = malloc(r->metalen ? r->metalen : 1);
+	if (!w->out->id || !w->out->meta) {
+		w->oom = 1;
+		return;
+	}
+	memcpy(w->out->id, r->id, r->idlen);
+	w->out->idlen = r->idlen;
+	if (r->metalen)
+		memcpy(w->out->meta, r->meta, r->metalen);
+	w->out->metalen = r->metalen;
+	w->out->nvars = r->nvars;
+}
+
+int cdc_cql_prepare(cdc_cql_conn *c, const char *cql, cdc_cql_prepared *out, cdc_cql_done_fn fn, void *opaque,
+		    char *errstr, size_t errlen)
+{
+	prep_wait w = { 0 };
+	prep_ctx x = { &w, fn, opaque };
+	int16_t id;
+
+	memset(out, 0, sizeof(*out));
+	w.out = out;
+	while (take_stream(c, &w, &id) != 0)
+		if (cdc_cql_poll(c, c->timeout_ms, fn, opaque, errstr, errlen) < 0)
+			return -1;
+	cdc_buf_reset(&c->env);
+	cdc_cql_encode_prepare(&c->env, c->version, id, cql);
+	if (queue_env(c, errstr, errlen) != 0)
+		return -1;
+	while (!w.done) {
+		int k = cdc_cql_poll(c, c->timeout_ms, prep_done, &x, errstr, errlen);
+
+		if (k < 0)
+			return -1;
+		if (k == 0 && !w.done)
+			return cdc_error(errstr, errlen, "%s: timed out after %d ms preparing a statement", c->peer,
+					 c->timeout_ms);
+	}
+	if (w.oom) {
+		cdc_cql_prepared_free(out);
+		return cdc_error(errstr, errlen, "out of memory");
+	}
+	if (w.code)
+		return cdc_error(errstr, errlen, "%s: PREPARE refused (0x%04x): %s", c->peer, (unsigned)w.code, w.msg);
+	return 0;
+}
+
+void cdc_cql_prepared_free(cdc_cql_prepared *p)
+{
+	if (!p)
+		return;
+	free(p->id);
+	free(p->meta);
+	memset(p, 0, sizeof(*p));
+}
+
+const char *cdc_cql_error_name(int32_t code)
+{
+	return error_name(code == -2 ? 0 : code);
 }
 
 /* ------------------------------------------------------- cell decoders */

@@ -753,7 +753,19 @@ static int emit_row(cdc_eventer *ev, const cdc_mutation *m, const cdc_update *u,
 	}
 	if (r->lttl)
 		put_ttl(&ev->json, r->lttl, r->lldt);
+	if (r->lts != CDC_TS_NONE && r->lts != ts) {
+		/* the row's liveness is older than a cell of the same row (a batch
+		 * that inserts and updates the row at two timestamps) */
+		cdc_buf_lit(&ev->json, ",\"liveness_ts\":");
+		put_num(ev, &ev->json, r->lts);
+	}
 	json_cells(ev, m, r);
+	for (i = 0; i < r->ncells; i++)
+		if (list_element(&m->cells[r->cell_first + i])) {
+			/* applying the cql twice adds the elements twice (docs/events.md) */
+			cdc_buf_lit(&ev->json, ",\"list_append\":true");
+			break;
+		}
 	cql_row(ev, m, u, r);
 	if ((rc = finish(ev, u, ts, src, fn, opaque)) != 0)
 		return rc;

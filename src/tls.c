@@ -417,3 +417,9 @@ void cdc_tls_free(cdc_tls *t)
 	ERR_clear_error();
 	free(t);
 }
+
+/* What OpenSSL has decrypted and not yet handed out. */
+int cdc_tls_pending(const cdc_tls *t)
+{
+	return t && t->ssl ? SSL_pending(t->ssl) : 0;
+}

@@ -427,6 +427,16 @@ class Checker:
             out.append(f"cql {json.dumps(ev.get('cql'))} has no USING TIMESTAMP {x.ts}")
         if x.op in ('insert', 'update', 'delete_cells'):
             r = x.row
+            # docs/events.md: list_append marks a change that adds list elements
+            # (its cql is not idempotent); liveness_ts an INSERT's row
+            # timestamp when it is older than the event's ts
+            appends = any(t.types[c].kind == 'list' and isinstance(v, cm.Complex) and any(not e.deleted for e in v.elements)
+                          for c, v in r.cells.items())
+            if ev.get('list_append', False) is not appends or ('list_append' in ev and ev['list_append'] is not True):
+                out.append(f"list_append is {ev.get('list_append')}, the CQL {'adds' if appends else 'adds no'} list elements")
+            want_lts = r.lts if x.op == 'insert' and r.lts != x.ts else None
+            if ev.get('liveness_ts') != want_lts:
+                out.append(f"liveness_ts {ev.get('liveness_ts')}, the CQL's row timestamp is {r.lts} (event ts {x.ts})")
             if x.op == 'insert':
                 out += self.ttl_problems(ev, r.lttl, 'row')
             elif 'ttl' in ev:
@@ -439,6 +449,8 @@ class Checker:
                     out += self.cell_problems(t, u.key, x.ck, c, cell, cells[c], f"cells.{c}")
         elif 'cells' in ev and ev['cells']:
             out.append(f"cells on a {x.op}")
+        elif 'list_append' in ev or 'liveness_ts' in ev:
+            out.append(f"list_append or liveness_ts on a {x.op}")
         return out
 
 

@@ -51,6 +51,8 @@ MUTATIONS = [
     ('ops', 'map key overwritten with another value', r'"key":"k1","value":100', '"key":"k1","value":10'),
     ('ops', 'UDT field null as a value', r'("ts":1732500000012000,)"deleted":true,("field":"x")', r'\1\2,"value":null'),
     ('ops', 'element ttl lost', r'("ts":1732500000013000),"ttl":600,"expires":\d+', r'\1'),
+    ('ops', 'list_append mark dropped from an append', r'(\]\}\}),"list_append":true(,"ts":1732500000006000)', r'\1\2'),
+    ('types', 'list_append mark on a change without list elements', r'(\}\}),("ts":1732500000021000)', r'\1,"list_append":true,\2'),
     ('ops', 'insert op for a batch row turned update', r'^\{"op":"insert"(,"keyspace":"ops","table":"ranges_desc","key":\{"p":2\},"clustering":\{"ck":7\})', r'{"op":"update"\1'),
 ]
 
