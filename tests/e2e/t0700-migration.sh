@@ -16,7 +16,8 @@
 #  6    `cdctail apply` from the final topics into a fresh target Cassandra
 #       (127.0.0.73, its own cluster; MIG_TARGET=keyspace: a keyspace of the
 #       source cluster through --keyspace-map instead)
-#  7    wait until apply's lag is under 1 s (its metrics file), printing p50/p99
+#  7    wait until apply's lag is under 1 s (p99 over its last minute, from its
+#       metrics file), printing p50/p99 every 5 s
 #  8-9  the load switches to producing events straight into the final topics
 #  10   the source side stops (runs, relay, the two source nodes)
 # Then: the target must equal the source as read by CQL at CL ALL, plus the
@@ -195,13 +196,14 @@ PY
 }
 lags=()
 ok_lag=0
-for i in $(seq 1 "${MIG_LAG_WAIT:-240}"); do
+for i in $(seq 1 "${MIG_LAG_WAIT:-300}"); do
 	sleep 1
 	kill -0 $apid 2>/dev/null || break
 	p50=$(lag_ms 0.5); p99=$(lag_ms 0.99)
 	[ -n "$p50" ] && lags+=("$p50/$p99")
 	[ $((i % 5)) = 0 ] && echo "#   apply lag p50 ${p50:-?} ms, p99 ${p99:-?} ms (+$i s)"
-	if [ -n "$p50" ] && [ "$p50" -lt 1000 ] && [ "$i" -ge 10 ]; then ok_lag=1; break; fi
+	# p99 over apply's last minute: every event of that minute within 1 s, or nearly
+	if [ -n "$p99" ] && [ "$p99" -lt 1000 ] && [ "$i" -ge 10 ]; then ok_lag=1; break; fi
 done
 check "migration: apply's lag under 1 s (p50 ${p50:-?} ms, p99 ${p99:-?} ms after $i s)" [ $ok_lag = 1 ]
 echo "# lag while catching up (p50/p99 ms, each second): ${lags[*]:0:60}"
