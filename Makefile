@@ -134,8 +134,12 @@ build/aheadpoll: tests/bench/aheadpoll.c $(patsubst src/%.c,build/rel/%.o,$(LIB_
 build/kprod: tests/bench/kprod.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lrdkafka
 
+# ends with the migration test (t0700, several minutes; BENCH_NO_MIGRATION=1
+# leaves it out); like scripts/bench.sh it takes no services lock itself:
+# run `flock /tmp/cdctail-services.lock make bench` where others share the machine
 bench: cdctail build/bench build/kprod
 	scripts/bench.sh
+	@if [ -z "$(BENCH_NO_MIGRATION)" ]; then tests/e2e/t0700-migration.sh | tee build/migration.log; fi
 
 install: cdctail
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/cdctail/examples \
