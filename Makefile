@@ -7,6 +7,7 @@
 #   make unit            build and run the cmocka unit tests under ASan + UBSan
 #   make fuzz            build the libFuzzer targets (clang) and run each FUZZ_SECONDS
 #   make bench           print throughput figures against the peers
+#   make migration       the ten migration steps on real services (t0700, several minutes)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb             build build/deb/cdctail_VERSION_ARCH.deb (dpkg-buildpackage) and lintian it
 
@@ -49,7 +50,7 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 
 .DEFAULT_GOAL := all
-.PHONY: all asan unit test soak fuzz fuzz-build bench install clean demo deb
+.PHONY: all asan unit test soak fuzz fuzz-build bench install clean demo deb migration
 
 DEMO_CASE ?= fixtures/5.0/seed
 
@@ -111,6 +112,13 @@ test:
 soak: cdctail asan
 	flock /tmp/cdctail-services.lock sh -c 'rc=0; for t in tests/soak/*.sh; do echo "== $$t"; "$$t" || rc=1; done; exit $$rc'
 
+# The migration (docs/migration.md) end to end: three Cassandra nodes, Kafka,
+# a load at 1000 writes/s; several minutes, so not part of make test.
+migration: cdctail
+	@mkdir -p build
+	flock /tmp/cdctail-services.lock tests/e2e/t0700-migration.sh | tee build/migration.log
+	@! grep -q '^not ok' build/migration.log && grep -q '^ok' build/migration.log
+
 # libFuzzer targets: each links the parser sources it exercises. CDCTAIL_FUZZ
 # (fuzz builds only) lets a target bypass CRC checks (include/segment.h).
 FUZZ_CFLAGS := $(CSTD) $(INC) $(PKG_CFLAGS) -DCDCTAIL_FUZZ -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -132,8 +140,12 @@ build/aheadpoll: tests/bench/aheadpoll.c $(patsubst src/%.c,build/rel/%.o,$(LIB_
 build/kprod: tests/bench/kprod.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lrdkafka
 
+# ends with the migration test (t0700, several minutes; BENCH_NO_MIGRATION=1
+# leaves it out); like scripts/bench.sh it takes no services lock itself:
+# run `flock /tmp/cdctail-services.lock make bench` where others share the machine
 bench: cdctail build/bench build/kprod
 	scripts/bench.sh
+	@if [ -z "$(BENCH_NO_MIGRATION)" ]; then tests/e2e/t0700-migration.sh | tee build/migration.log; fi
 
 install: cdctail
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/cdctail/examples \

@@ -127,7 +127,8 @@ PY
 		"$PY" tests/e2e/loadgen.py --host "$LADDR" --keyspace lat --rf 1 --create --rate 10 --seconds 0.2 \
 			--log build/bench-lat0.jsonl >/dev/null
 		echo "== latency: CQL write acknowledged -> event in Kafka (cdctail run, Cassandra 5.0, commitlog periodic sync 10 s)"
-		for ra in false true; do
+		# BENCH_SNAP_ONLY=1 (with BENCH_KAFKA_ONLY=1): only the snapshot and apply figures
+		for ra in $([ -n "${BENCH_SNAP_ONLY:-}" ] || echo false true); do
 			printf 'cdc_raw = %s\nstate_dir = build/bench-state\ncassandra.host = %s\nkafka.bootstrap.servers = %s\nkafka.linger.ms = 5\nmetrics.textfile = build/bench-run.prom\nmetrics.interval = 1s\nread_ahead = %s\n' \
 				"$cdir/cdc_raw" "$LADDR" "$KB" "$ra" >build/bench-run.conf
 			./cdctail run --config build/bench-run.conf 2>build/bench-run-ra-$ra.log &
@@ -160,6 +161,52 @@ print(f"    1000 writes/s for 20 s (+12 s): {ev:.0f} events acknowledged, {cpu:.
 PY
 			kill -TERM $rpid; wait $rpid || true
 		done
+		# snapshot: rows/s against a plain paged SELECT (the Python driver) of the
+		# same table, the same columns with WRITETIME and TTL; apply: events/s into
+		# the same node against the Python driver's execute_concurrent of the same
+		# INSERTs (prepared, USING TIMESTAMP ? AND TTL ?, 128 in flight as apply's
+		# --max-in-flight default)
+		NR=${BENCH_SNAP_ROWS:-100000}
+		echo "== snapshot and apply ($NR rows, Cassandra 5.0 on $LADDR): cdctail vs the Python driver, same table"
+		"$PY" tests/bench/cqlpeer.py fill --host "$LADDR" --keyspace bsnap --rows "$NR" >build/bench-fill.json
+		"$PY" tests/bench/cqlpeer.py select --host "$LADDR" --keyspace bsnap >build/bench-select.json
+		rm -f build/bench-snap.state
+		t0=$(date +%s.%N)
+		./cdctail snapshot --host "$LADDR" --table bsnap.items --state build/bench-snap.state --output build/bench-snap.jsonl \
+			--consistency ONE --no-progress 2>build/bench-snap.err
+		t1=$(date +%s.%N)
+		echo "$t0 $t1" >build/bench-snap.time
+		apply_rc=none
+		if ./cdctail apply --help >/dev/null 2>&1; then
+			"$PY" tests/bench/cqlpeer.py create --host "$LADDR" --keyspace bapply
+			rm -rf build/bench-apply
+			t0=$(date +%s.%N)
+			./cdctail apply --host "$LADDR" --state-dir build/bench-apply --keyspace-map bsnap=bapply \
+				--consistency ONE build/bench-snap.jsonl 2>build/bench-apply.err
+			apply_rc=$?
+			t1=$(date +%s.%N)
+			echo "$t0 $t1" >build/bench-apply.time
+			"$PY" tests/bench/cqlpeer.py count --host "$LADDR" --keyspace bapply >build/bench-apply-count.json
+		fi
+		python3 - "$apply_rc" <<'PY'
+import json, sys
+fill = json.load(open("build/bench-fill.json")); sel = json.load(open("build/bench-select.json"))
+t0, t1 = map(float, open("build/bench-snap.time").read().split())
+rows = sum(1 for _ in open("build/bench-snap.jsonl"))
+snap = rows / (t1 - t0)
+print(f"  cdctail snapshot --output: {rows} rows in {t1 - t0:.2f} s = {snap:.0f} rows/s (wall, with its start)")
+print(f"  Python driver, paged SELECT with WRITETIME/TTL: {sel['rows']} rows in {sel['seconds']} s = {sel['rows_per_s']} rows/s")
+print(f"  ratio snapshot / paged SELECT: {snap / sel['rows_per_s']:.2f}")
+if sys.argv[1] == "none":
+    print("  cdctail apply: not in this build, no apply figures")
+    sys.exit(0)
+t0, t1 = map(float, open("build/bench-apply.time").read().split())
+n = json.load(open("build/bench-apply-count.json"))["rows"]
+ap = rows / (t1 - t0)
+print(f"  cdctail apply (file, exit {sys.argv[1]}): {rows} events in {t1 - t0:.2f} s = {ap:.0f} events/s; {n} rows on the target")
+print(f"  Python driver execute_concurrent (128 in flight), same INSERTs: {fill['rows']} in {fill['seconds']} s = {fill['rows_per_s']} rows/s")
+print(f"  ratio apply / execute_concurrent: {ap / fill['rows_per_s']:.2f}")
+PY
 		scripts/cassandra.sh stop --dir "$cdir" >/dev/null 2>&1 || true
 	else
 		echo "== latency: could not start Cassandra 5.0 (build/bench-cass.log)"

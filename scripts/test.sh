@@ -8,7 +8,8 @@
 # and reports "not ok": nothing is skipped silently.
 #
 # Environment: TESTS="t01 t02" runs only the e2e scripts whose names start
-# with one of those prefixes; SKIP_DEPS=1 skips the install step.
+# with one of those prefixes; SKIP_DEPS=1 skips the install step; LONG_TESTS=1
+# also runs the scripts marked "# long-test:" (make migration runs t0700 so).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -75,6 +76,11 @@ for t in tests/e2e/t[0-9]*.sh; do
 	if [ -n "${TESTS:-}" ]; then
 		sel=0; for p in $TESTS; do case $name in "$p"*) sel=1;; esac; done
 		[ $sel = 1 ] || continue
+	fi
+	# long tests (a "# long-test:" line) have their own make target
+	if [ -z "${LONG_TESTS:-}" ] && grep -q '^# long-test:' "$t"; then
+		echo "-- $name: not run by make test (long; $(sed -n 's/^# long-test: *//p' "$t" | head -1))"
+		continue
 	fi
 	echo "-- $name"
 	out="$log_dir/$name.log"
