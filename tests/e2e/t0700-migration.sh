@@ -214,6 +214,10 @@ phase "steady state, lag $steady"
 
 # steps 8-9: the load switches to events straight into the final topics
 echo kafka >"$ctl"
+# the CQL writes in flight acknowledged, none sent after (the source read
+# below must see every CQL write the load made)
+for i in $(seq 1 600); do [ "$(cat "$ctl.mode" 2>/dev/null)" = kafka ] && break; sleep 0.1; done
+check "migration: the load switched to Kafka (its CQL writes all answered)" [ "$(cat "$ctl.mode" 2>/dev/null)" = kafka ]
 phase "load writing to Kafka directly"
 # the source side's last changes: the runs deliver, the relay copies them
 sleep 5
@@ -227,6 +231,17 @@ check "migration: the temporary topics are depleted (relay lag ${l:-?})" [ "$l" 
 "$PY" tests/e2e/migcompare.py dump --host "$A1" --host "$A2" --keyspace $KS --consistency ALL \
 	--out "$TMP/src.json" >"$TMP/src.dump" 2>&1 || { cat "$TMP/src.dump"; not_ok "migration: source dump"; }
 phase "source read at CL ALL: $(cat "$TMP/src.dump")"
+late=$(python3 - "$TMP/writes.jsonl" "$TMP/src.json" <<'PY'
+import json, sys
+t0 = json.load(open(sys.argv[2]))["t0"] * 1e6
+n = 0
+for line in open(sys.argv[1]):
+    w = json.loads(line)
+    n += w["via"] == "cql" and w["ts"] >= t0
+print(n)
+PY
+)
+check "migration: no CQL write was made after the source read began (${late:-?})" [ "${late:-1}" = 0 ]
 
 # step 10: the source side goes
 rm -f "$runs_flag"; wait $runs_pid
