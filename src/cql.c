@@ -1087,55 +1087,7 @@ int cdc_cql_parse_result(const char *peer, int flags, const uint8_t *body, size_
 int cdc_cql_query(cdc_cql_conn *c, const char *cql, int page_size, cdc_cql_row_fn fn, void *opaque,
 		  char *errstr, size_t errlen)
 {
-	int more = 0, pages = 0;
-	uint8_t *ps = NULL;
-	size_t ps_len = 0;
-	int rc = 0;
-
-	if (c->in_flight > 0)
-		return cdc_error(errstr, errlen, "%s: a query while %d pipelined requests are in flight", c->peer,
-				 c->in_flight);
-	if (page_size <= 0)
-		page_size = 1000;
-	do {
-		frame f;
-
-		cdc_buf_reset(&c->env);
-		cdc_cql_encode_query(&c->env, c->version, next_stream(c), cql, page_size, ps, ps_len);
-		if (roundtrip(c, &f, errstr, errlen) != 0) {
-			rc = -1;
-			break;
-		}
-		if (f.opcode == OP_ERROR) {
-			error_frame(c, &f, "running the query", errstr, errlen);
-			rc = -1;
-			break;
-		}
-		if (f.opcode != OP_RESULT) {
-			rc = cdc_error(errstr, errlen, "%s: unexpected opcode 0x%02x after QUERY", c->peer, f.opcode);
-			break;
-		}
-		if (cdc_cql_parse_result(c->peer, f.flags, f.body, f.len, &c->ps, &more, fn, opaque, errstr, errlen) != 0)
-			rc = -1;
-		if (rc)
-			break;
-		if (more) {
-			free(ps);
-			ps_len = c->ps.len;
-			ps = malloc(ps_len ? ps_len : 1);
-			if (!ps) {
-				rc = cdc_error(errstr, errlen, "out of memory");
-				break;
-			}
-			memcpy(ps, c->ps.p, ps_len);
-		}
-		if (++pages > 10000000) {
-			rc = cdc_error(errstr, errlen, "%s: the server keeps sending pages", c->peer);
-			break;
-		}
-	} while (more);
-	free(ps);
-	return rc;
+	return cdc_cql_query_at(c, cql, 0x0001 /* ONE */, page_size, fn, opaque, errstr, errlen);
 }
 
 /* ------------------------------------------------- pipelined requests */
@@ -1663,6 +1615,9 @@ int cdc_cql_query_at(cdc_cql_conn *c, const char *cql, uint16_t consistency, int
 	size_t ps_len = 0;
 	int more = 0, pages = 0, rc = 0;
 
+	if (c->in_flight > 0)
+		return cdc_error(errstr, errlen, "%s: a query while %d pipelined requests are in flight", c->peer,
+				 c->in_flight);
 	if (page_size <= 0)
 		page_size = 1000;
 	do {
