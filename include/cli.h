@@ -7,7 +7,13 @@
 #define CDCTAIL_VERSION "unknown"
 #endif
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* Parses a positive count or size with an optional K, M or G suffix (powers
+ * of 1024), as --max-in-flight and --max-in-flight-bytes take it: 0 and
+ * *out, or -1. */
+int cdc_cli_parse_size(const char *s, size_t *out);
 
 /* Parses a write time as --since and --until take it: microseconds since
  * the epoch, or ISO 8601 YYYY-MM-DD[(T| )HH:MM[:SS[.frac]]][Z|+HH:MM|-HH:MM]

@@ -550,6 +550,11 @@ int cdc_cli_parse_time(const char *s, int64_t *us)
 	return parse_time(s, us);
 }
 
+int cdc_cli_parse_size(const char *s, size_t *out)
+{
+	return parse_size(s, out);
+}
+
 int cdc_cli_main(int argc, char **argv)
 {
 	const char *cmd;

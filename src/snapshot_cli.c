@@ -1,5 +1,6 @@
 /* snapshot_cli.c - the command line of `cdctail snapshot` (the work is in
  * snapshot.c). */
+#include "cli.h"
 #include "cql.h"
 #include "err.h"
 #include "log.h"
@@ -85,24 +86,6 @@ static int parse_count(const char *s, long max, long *out)
 	if (errno || end == s || *end || v <= 0 || v > max)
 		return -1;
 	*out = v;
-	return 0;
-}
-
-/* A positive size with an optional K, M or G: 0, or -1. */
-static int parse_bytes(const char *s, size_t *out)
-{
-	unsigned long long v, mul = 1;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-' || v == 0)
-		return -1;
-	if (*end == 'K' || *end == 'M' || *end == 'G')
-		mul = 1ULL << (*end == 'K' ? 10 : *end == 'M' ? 20 : 30), end++;
-	if (*end || v > (SIZE_MAX >> 30))
-		return -1;
-	*out = (size_t)(v * mul);
 	return 0;
 }
 
@@ -234,7 +217,7 @@ int cdc_snapshot_main(int argc, char **argv)
 			break;
 		}
 		case 'B':
-			if (parse_bytes(optarg, &o.max_in_flight_bytes) != 0) {
+			if (cdc_cli_parse_size(optarg, &o.max_in_flight_bytes) != 0) {
 				fprintf(stderr, "cdctail snapshot: --max-in-flight-bytes '%s' is not a positive size (K, M, G)\n",
 					optarg);
 				goto out;
