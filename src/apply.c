@@ -678,6 +678,30 @@ static int connect_target(applier *a, int again)
 
 /* ------------------------------------------------------------- events */
 
+/* Settles a list-append write in s that may have landed before (a run
+ * died, or the connection failed, after sending it) by looking at the
+ * target: 1 it had landed (now recorded applied, s finished), 0 it had
+ * not or the target cannot tell (counted uncertain; s is to be written
+ * again), -2 the connection failed, -1 fatal (a->err). */
+static int settle_uncertain(applier *a, slot *s)
+{
+	int l = landed(a, s);
+
+	if (l == -2)
+		return -2;
+	if (l == 1) {
+		cdc_apply_stats_add(a->stats, CDC_AS_RESOLVED, 1);
+		if (record(a, s, 'a') != 0)
+			return -1;
+		finish(a, s);
+		return 1;
+	}
+	if (l < 0)
+		cdc_apply_stats_add(a->stats, CDC_AS_UNCERTAIN, 1);
+	s->uncertain = 0;
+	return 0;
+}
+
 /* The next list-append event, once the one before it is acknowledged:
  * skipped when applied before, looked for on the target when a run died
  * after writing it, else recorded pending (durably) and written. */
@@ -705,20 +729,14 @@ static int next_list(applier *a)
 		}
 		a->list_busy = s;
 		if (s->uncertain) {
-			int l = landed(a, s);
+			int l = settle_uncertain(a, s);
 
 			if (l == -2)
 				return 1; /* the connection: retried after reconnecting */
-			if (l == 1) {
-				cdc_apply_stats_add(a->stats, CDC_AS_RESOLVED, 1);
-				if (record(a, s, 'a') != 0)
-					return -1;
-				finish(a, s);
+			if (l == -1)
+				return -1;
+			if (l == 1)
 				continue;
-			}
-			if (l < 0)
-				cdc_apply_stats_add(a->stats, CDC_AS_UNCERTAIN, 1);
-			s->uncertain = 0;
 		}
 		if (record(a, s, 'p') != 0 || cdc_idstore_sync(a->ids, a->err, sizeof(a->err)) != 0)
 			return -1;
@@ -816,22 +834,16 @@ static int run_retries(applier *a)
 		else
 			a->nretry--;
 		if (s->list && s->uncertain) {
-			int l = landed(a, s);
+			int l = settle_uncertain(a, s);
 
 			if (l == -2) {
 				a->nretry++;
 				return 1;
 			}
-			if (l == 1) {
-				cdc_apply_stats_add(a->stats, CDC_AS_RESOLVED, 1);
-				if (record(a, s, 'a') != 0)
-					return -1;
-				finish(a, s);
+			if (l == -1)
+				return -1;
+			if (l == 1)
 				continue;
-			}
-			if (l < 0)
-				cdc_apply_stats_add(a->stats, CDC_AS_UNCERTAIN, 1);
-			s->uncertain = 0;
 		}
 		rc = dispatch(a, s);
 		if (rc < 0) {
